@@ -1,0 +1,451 @@
+//! The embeddable API: one method per Spark event, `next_actions` for the thread that applies
+//! scaling decisions, and `close`. The JNI layer wraps it one to one.
+//!
+//! Event methods only update in-memory state and enqueue messages: no network I/O ever
+//! happens on the caller's thread.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::aggregation::{Aggregator, Footprint, StageCompletion, StageInfo};
+use crate::client::{Client, ClientSettings, Outcome};
+use crate::config::Config;
+use crate::control::{Action, Controller, Recommendation};
+use crate::logging;
+use crate::protocol::{self, AppSpecs, Event};
+
+/// A kill Spark has not carried out after this long is forgotten.
+const KILL_GRACE_MS: i64 = 60_000;
+
+/// A snapshot of what the core has done, for logs, tests and benchmarks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub events_enqueued: u64,
+    pub events_dropped: u64,
+    pub messages_sent: u64,
+    pub replies: u64,
+    pub reply_timeouts: u64,
+    pub garbage_replies: u64,
+    pub send_failures: u64,
+    pub unregistered_events: u64,
+    pub mismatched_replies: u64,
+    pub recommendations: u64,
+    pub echoes: u64,
+    pub queued: usize,
+    pub app_event_id: Option<String>,
+    pub jobs_tracked: usize,
+    pub stages_tracked: usize,
+    pub executors_tracked: usize,
+    pub registered_executors: u32,
+}
+
+#[derive(Debug)]
+pub enum CoreError {
+    /// The client thread could not be started.
+    Thread(std::io::Error),
+}
+
+impl std::error::Error for CoreError {}
+
+impl std::fmt::Display for CoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CoreError::Thread(e) => write!(f, "cannot start the bridge client thread: {e}"),
+        }
+    }
+}
+
+struct State {
+    aggregator: Aggregator,
+    controller: Controller,
+    app_started: bool,
+    app_ended: bool,
+    closed: bool,
+    app_event_id: Option<String>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// Signalled when there may be new actions (a recommendation, executors changed, close).
+    changed: Condvar,
+    min_executors: u32,
+    max_executors: u32,
+    mismatched_replies: AtomicU64,
+    recommendations: AtomicU64,
+    echoes: AtomicU64,
+}
+
+pub struct Core {
+    shared: Arc<Shared>,
+    client: Client,
+    config: Config,
+}
+
+impl Core {
+    /// Starts the core and its bridge client thread. Connecting to the bridge happens on that
+    /// thread; an unreachable bridge is not an error here.
+    pub fn new(config: Config) -> Result<Core, CoreError> {
+        logging::install(config.log_level);
+        for key in &config.unknown_keys {
+            log::warn!("unknown configuration key {key} ignored");
+        }
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                aggregator: Aggregator::new(config.initial_executors),
+                controller: Controller::new(
+                    config.min_executors,
+                    config.max_executors,
+                    config.executor_request_timeout,
+                ),
+                app_started: false,
+                app_ended: false,
+                closed: false,
+                app_event_id: None,
+            }),
+            changed: Condvar::new(),
+            min_executors: config.min_executors,
+            max_executors: config.max_executors,
+            mismatched_replies: AtomicU64::new(0),
+            recommendations: AtomicU64::new(0),
+            echoes: AtomicU64::new(0),
+        });
+        let settings = ClientSettings {
+            address: config.bridge_address.clone(),
+            codec: config.codec,
+            response_timeout: config.response_timeout,
+            queue_capacity: config.queue_capacity,
+        };
+        let handler_state = shared.clone();
+        let client = Client::start(
+            settings,
+            Box::new(move |event, outcome| handler_state.on_outcome(event, outcome)),
+        )
+        .map_err(CoreError::Thread)?;
+        log::info!(
+            "Pacer started: bridge {}, codec {}, {} run, executors {}..{}{}",
+            config.bridge_address,
+            config.codec.name(),
+            if config.is_adaptive { "adaptive" } else { "profiling" },
+            config.min_executors,
+            config.max_executors,
+            if config.is_adaptive {
+                format!(", target {} ms", config.target_runtime_ms)
+            } else {
+                String::new()
+            }
+        );
+        Ok(Core {
+            shared,
+            client,
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn on_application_start(&self, application_id: &str, app_name: &str, time_ms: i64) {
+        {
+            let mut state = self.shared.state.lock();
+            if state.app_started || state.closed {
+                return;
+            }
+            state.app_started = true;
+            state.aggregator.application_started(time_ms);
+        }
+        self.client
+            .send(Event::ApplicationStart(self.application_start(application_id, app_name, time_ms)));
+    }
+
+    fn application_start(&self, application_id: &str, app_name: &str, time_ms: i64) -> protocol::ApplicationStart {
+        let c = &self.config;
+        let (algorithm_name, algorithm_args) = split_algorithm(app_name);
+        protocol::ApplicationStart {
+            application_id: application_id.to_string(),
+            app_name: app_name.to_string(),
+            app_time: time_ms,
+            is_adaptive: c.is_adaptive,
+            is_training: c.is_training,
+            app_specs: AppSpecs {
+                algorithm_name,
+                algorithm_args,
+                datasize_mb: c.datasize_mb,
+                target_runtime: c.target_runtime_ms,
+                min_executors: c.min_executors.into(),
+                max_executors: c.max_executors.into(),
+            },
+            driver_specs: c.driver.clone(),
+            executor_specs: c.executor.clone(),
+            environment_specs: c.environment.clone(),
+        }
+    }
+
+    pub fn on_application_end(&self, time_ms: i64) {
+        let num_executors = {
+            let mut state = self.shared.state.lock();
+            if state.app_ended || state.closed {
+                return;
+            }
+            state.app_ended = true;
+            state.aggregator.application_ended();
+            state.aggregator.num_executors()
+        };
+        self.shared.changed.notify_all();
+        self.client.send(Event::ApplicationEnd(protocol::ApplicationEnd {
+            app_event_id: String::new(),
+            app_time: time_ms,
+            num_executors: num_executors.into(),
+        }));
+    }
+
+    pub fn on_job_start(&self, job_id: i32, time_ms: i64, stage_ids: &[i32]) {
+        let num_executors = {
+            let mut state = self.shared.state.lock();
+            if state.closed || !state.aggregator.job_started(job_id, stage_ids) {
+                return;
+            }
+            state.aggregator.num_executors()
+        };
+        self.client.send(Event::JobStart(protocol::JobStart {
+            app_event_id: String::new(),
+            app_time: time_ms,
+            job_id: job_id.into(),
+            num_executors: num_executors.into(),
+        }));
+    }
+
+    pub fn on_job_end(&self, job_id: i32, time_ms: i64) {
+        let summary = {
+            let mut state = self.shared.state.lock();
+            if state.closed {
+                return;
+            }
+            state.aggregator.job_ended(job_id, time_ms)
+        };
+        self.client.send(Event::JobEnd(protocol::JobEnd {
+            app_event_id: String::new(),
+            app_time: time_ms,
+            job_id: job_id.into(),
+            num_executors: summary.num_executors.into(),
+            rescaling_time_ratio: summary.rescaling_time_ratio,
+            stages: summary.stages,
+        }));
+    }
+
+    pub fn on_stage_submitted(&self, info: &StageInfo<'_>, time_ms: i64) {
+        self.shared.state.lock().aggregator.stage_submitted(info, time_ms);
+    }
+
+    pub fn on_stage_completed(&self, completion: &StageCompletion<'_>) {
+        self.shared.state.lock().aggregator.stage_completed(completion);
+    }
+
+    pub fn on_task_start(&self, executor_id: &str, time_ms: i64) {
+        let revealed = self.shared.state.lock().aggregator.task_started(executor_id, time_ms);
+        if revealed {
+            self.shared.changed.notify_all();
+        }
+    }
+
+    pub fn on_task_end(&self, executor_id: &str) {
+        self.shared.state.lock().aggregator.task_ended(executor_id);
+    }
+
+    pub fn on_executor_added(&self, executor_id: &str, time_ms: i64) {
+        let added = self.shared.state.lock().aggregator.executor_added(executor_id, time_ms);
+        if added {
+            self.shared.changed.notify_all();
+        }
+    }
+
+    pub fn on_executor_removed(&self, executor_id: &str, time_ms: i64) {
+        let removed = self.shared.state.lock().aggregator.executor_removed(executor_id, time_ms);
+        if removed {
+            self.shared.changed.notify_all();
+        }
+    }
+
+    /// Waits up to `timeout` for executor actions to apply, in order. Returns an empty list on
+    /// timeout and at once after the application ended or the core was closed.
+    pub fn next_actions(&self, timeout: Duration) -> Vec<Action> {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.shared.state.lock();
+        loop {
+            if state.closed || state.app_ended {
+                return Vec::new();
+            }
+            let now = Instant::now();
+            let now_ms = logging::now_ms();
+            let State {
+                aggregator,
+                controller,
+                ..
+            } = &mut *state;
+            aggregator.executors_mut().expire_kill_requests(now_ms, KILL_GRACE_MS);
+            let decision = controller.decide(now, now_ms, aggregator.executors_mut());
+            if let Some(target) = decision.requested {
+                aggregator.scale_out_requested(now_ms, target);
+            }
+            if !decision.actions.is_empty() {
+                log_actions(&decision.actions, aggregator.num_executors());
+                return decision.actions;
+            }
+            if now >= deadline {
+                return Vec::new();
+            }
+            let wake_at = decision.recheck_at.map_or(deadline, |t| t.min(deadline));
+            self.shared.changed.wait_until(&mut state, wake_at);
+        }
+    }
+
+    /// Stops the core: pending `next_actions` calls return, queued messages are sent for up to
+    /// the configured shutdown timeout, then the client thread stops. Idempotent.
+    pub fn close(&self) {
+        {
+            let mut state = self.shared.state.lock();
+            state.closed = true;
+        }
+        self.shared.changed.notify_all();
+        self.client.close(self.config.shutdown_timeout);
+    }
+
+    pub fn stats(&self) -> Stats {
+        let c = self.client.counters();
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let state = self.shared.state.lock();
+        let Footprint {
+            jobs,
+            stages,
+            executors,
+        } = state.aggregator.footprint();
+        Stats {
+            events_enqueued: load(&c.enqueued),
+            events_dropped: load(&c.dropped),
+            messages_sent: load(&c.sent),
+            replies: load(&c.replies),
+            reply_timeouts: load(&c.timeouts),
+            garbage_replies: load(&c.garbage_replies),
+            send_failures: load(&c.failures),
+            unregistered_events: load(&c.unregistered),
+            mismatched_replies: load(&self.shared.mismatched_replies),
+            recommendations: load(&self.shared.recommendations),
+            echoes: load(&self.shared.echoes),
+            queued: self.client.queued(),
+            app_event_id: state.app_event_id.clone(),
+            jobs_tracked: jobs,
+            stages_tracked: stages,
+            executors_tracked: executors,
+            registered_executors: state.aggregator.num_executors(),
+        }
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl Shared {
+    /// Runs on the client thread for every event sent.
+    fn on_outcome(&self, event: &Event, outcome: Outcome) {
+        let Outcome::Reply(reply) = outcome else {
+            return;
+        };
+        let mut state = self.state.lock();
+        match event {
+            Event::ApplicationStart(_) => state.app_event_id = Some(reply.app_event_id.clone()),
+            Event::ApplicationEnd(_) => return,
+            _ => {
+                if state.app_event_id.as_deref() != Some(reply.app_event_id.as_str()) {
+                    let n = self.mismatched_replies.fetch_add(1, Ordering::Relaxed);
+                    if n.is_power_of_two() || n == 0 {
+                        log::warn!(
+                            "reply to {} carries app_event_id '{}' instead of '{}'; ignored",
+                            event.event_type().wire_name(),
+                            reply.app_event_id,
+                            state.app_event_id.as_deref().unwrap_or("")
+                        );
+                    }
+                    return;
+                }
+            }
+        }
+        if state.app_ended || state.closed {
+            return;
+        }
+        match state.controller.recommend(reply.recommended_scale_out, event.num_executors()) {
+            Recommendation::Echo => {
+                self.echoes.fetch_add(1, Ordering::Relaxed);
+            }
+            Recommendation::Target(target) => {
+                self.recommendations.fetch_add(1, Ordering::Relaxed);
+                let recommended = reply.recommended_scale_out;
+                if recommended != i64::from(target) {
+                    log::warn!(
+                        "bridge recommended {recommended} executors in reply to {}; using {target} \
+                         (allowed {}..{})",
+                        event.event_type().wire_name(),
+                        self.min_executors,
+                        self.max_executors
+                    );
+                } else {
+                    log::info!(
+                        "bridge recommends {target} executors (reply to {})",
+                        event.event_type().wire_name()
+                    );
+                }
+                drop(state);
+                self.changed.notify_all();
+            }
+        }
+    }
+}
+
+fn log_actions(actions: &[Action], registered: u32) {
+    for action in actions {
+        match action {
+            Action::RequestTotal(n) => {
+                log::info!("requesting {n} executors in total ({registered} registered)")
+            }
+            Action::Kill(ids) => log::info!("releasing idle executors {}", ids.join(", ")),
+        }
+    }
+}
+
+/// `NAME with Params(a, b, c)` (HiBench convention) → (NAME, [a, b, c]); otherwise the whole
+/// name and no arguments.
+pub fn split_algorithm(app_name: &str) -> (String, Vec<String>) {
+    if let Some((name, rest)) = app_name.split_once(" with Params(") {
+        if let Some(args) = rest.strip_suffix(')') {
+            let args = args
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(str::to_string)
+                .collect();
+            return (name.trim().to_string(), args);
+        }
+    }
+    (app_name.to_string(), Vec::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn algorithm_name_and_args() {
+        assert_eq!(
+            split_algorithm("KMeans with Params(hdfs://in, 10, 0.5)"),
+            ("KMeans".to_string(), vec!["hdfs://in".into(), "10".into(), "0.5".into()])
+        );
+        assert_eq!(split_algorithm("My App"), ("My App".to_string(), vec![]));
+        assert_eq!(split_algorithm("X with Params()"), ("X".to_string(), vec![]));
+        assert_eq!(split_algorithm("X with Params(a"), ("X with Params(a".to_string(), vec![]));
+    }
+}
