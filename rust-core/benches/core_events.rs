@@ -35,7 +35,10 @@ impl Bridge {
                     continue;
                 }
                 if socket.recv_bytes(0).is_ok() {
-                    let _ = socket.send(&br#"{"app_event_id":"bench","recommended_scale_out":4}"#[..], 0);
+                    let _ = socket.send(
+                        &br#"{"app_event_id":"bench","recommended_scale_out":4}"#[..],
+                        0,
+                    );
                 }
             }
             drop(socket);
@@ -60,7 +63,10 @@ impl Drop for Bridge {
 
 fn core_for(bridge: &Bridge) -> Core {
     let pairs = [
-        ("spark.customExtraListener.bridgeServiceAddress", bridge.endpoint.as_str()),
+        (
+            "spark.customExtraListener.bridgeServiceAddress",
+            bridge.endpoint.as_str(),
+        ),
         ("spark.customExtraListener.minExecutors", "1"),
         ("spark.customExtraListener.maxExecutors", "8"),
         ("spark.customExtraListener.targetRuntime", "600000"),

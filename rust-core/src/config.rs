@@ -135,7 +135,11 @@ impl Settings {
 
         let bridge_address = self.required(&own("bridgeServiceAddress"), ENDPOINT_FORM)?;
         if !is_endpoint(&bridge_address) {
-            return Err(invalid(&own("bridgeServiceAddress"), ENDPOINT_FORM, &bridge_address));
+            return Err(invalid(
+                &own("bridgeServiceAddress"),
+                ENDPOINT_FORM,
+                &bridge_address,
+            ));
         }
 
         let min_key = own("minExecutors");
@@ -155,9 +159,14 @@ impl Settings {
 
         let target_key = own("targetRuntime");
         let target_runtime_ms: i64 = if is_adaptive {
-            let v: i64 = self.parse_required(&target_key, "a positive runtime target in milliseconds")?;
+            let v: i64 =
+                self.parse_required(&target_key, "a positive runtime target in milliseconds")?;
             if v <= 0 {
-                return Err(invalid(&target_key, "a positive runtime target in milliseconds", &v.to_string()));
+                return Err(invalid(
+                    &target_key,
+                    "a positive runtime target in milliseconds",
+                    &v.to_string(),
+                ));
             }
             v
         } else {
@@ -180,10 +189,15 @@ impl Settings {
         let codec_key = own("codec");
         let codec = match self.values.get(&codec_key) {
             None => Codec::Json,
-            Some(v) => v.parse().map_err(|_| invalid(&codec_key, "'json' or 'msgpack'", v))?,
+            Some(v) => v
+                .parse()
+                .map_err(|_| invalid(&codec_key, "'json' or 'msgpack'", v))?,
         };
-        let queue_capacity: usize =
-            self.parse_or(&own("queueCapacity"), "a positive integer", DEFAULT_QUEUE_CAPACITY)?;
+        let queue_capacity: usize = self.parse_or(
+            &own("queueCapacity"),
+            "a positive integer",
+            DEFAULT_QUEUE_CAPACITY,
+        )?;
         if queue_capacity == 0 {
             return Err(invalid(&own("queueCapacity"), "a positive integer", "0"));
         }
@@ -219,7 +233,8 @@ impl Settings {
             shutdown_timeout,
             log_level,
             dynamic_allocation: self.bool_or("spark.dynamicAllocation.enabled", false)?,
-            initial_executors: self.parse_optional("spark.executor.instances", "a non-negative integer")?,
+            initial_executors: self
+                .parse_optional("spark.executor.instances", "a non-negative integer")?,
             unknown_keys: self.unknown_keys(),
         })
     }
@@ -229,7 +244,11 @@ impl Settings {
         let memory_key = format!("spark.{role}.memory");
         let overhead_key = format!("spark.{role}.memoryOverhead");
         let cores: i64 = self.parse_or(&cores_key, "a positive integer", 1)?;
-        let memory = self.values.get(&memory_key).cloned().unwrap_or_else(|| "1g".into());
+        let memory = self
+            .values
+            .get(&memory_key)
+            .cloned()
+            .unwrap_or_else(|| "1g".into());
         let memory_in_mib =
             memory_mib(&memory).ok_or_else(|| invalid(&memory_key, MEMORY_FORM, &memory))?;
         let memory_overhead = match self.values.get(&overhead_key) {
@@ -287,7 +306,10 @@ impl Settings {
         const FORM: &str = "a positive duration in milliseconds";
         let (name, raw) = match (self.values.get(key), env(env_name)) {
             (Some(v), _) => (key.to_string(), v.clone()),
-            (None, Some(v)) => (format!("environment variable {env_name}"), v.trim().to_string()),
+            (None, Some(v)) => (
+                format!("environment variable {env_name}"),
+                v.trim().to_string(),
+            ),
             (None, None) => return Ok(Duration::from_millis(default_ms)),
         };
         match raw.parse::<u64>() {
@@ -307,19 +329,35 @@ impl Settings {
         }
     }
 
-    fn parse_required<T: std::str::FromStr>(&self, key: &str, expected: &str) -> Result<T, ConfigError> {
+    fn parse_required<T: std::str::FromStr>(
+        &self,
+        key: &str,
+        expected: &str,
+    ) -> Result<T, ConfigError> {
         let raw = self.required(key, expected)?;
         raw.parse().map_err(|_| invalid(key, expected, &raw))
     }
 
-    fn parse_optional<T: std::str::FromStr>(&self, key: &str, expected: &str) -> Result<Option<T>, ConfigError> {
+    fn parse_optional<T: std::str::FromStr>(
+        &self,
+        key: &str,
+        expected: &str,
+    ) -> Result<Option<T>, ConfigError> {
         match self.values.get(key) {
             None => Ok(None),
-            Some(raw) => raw.parse().map(Some).map_err(|_| invalid(key, expected, raw)),
+            Some(raw) => raw
+                .parse()
+                .map(Some)
+                .map_err(|_| invalid(key, expected, raw)),
         }
     }
 
-    fn parse_or<T: std::str::FromStr>(&self, key: &str, expected: &str, default: T) -> Result<T, ConfigError> {
+    fn parse_or<T: std::str::FromStr>(
+        &self,
+        key: &str,
+        expected: &str,
+        default: T,
+    ) -> Result<T, ConfigError> {
         Ok(self.parse_optional(key, expected)?.unwrap_or(default))
     }
 
@@ -351,7 +389,10 @@ fn invalid(key: &str, expected: &str, found: &str) -> ConfigError {
 fn is_endpoint(address: &str) -> bool {
     match address.split_once("://") {
         Some((transport, rest)) => {
-            matches!(transport, "tcp" | "ipc" | "inproc" | "pgm" | "epgm" | "ws" | "wss") && !rest.is_empty()
+            matches!(
+                transport,
+                "tcp" | "ipc" | "inproc" | "pgm" | "epgm" | "ws" | "wss"
+            ) && !rest.is_empty()
         }
         None => false,
     }
@@ -416,7 +457,10 @@ mod tests {
     fn minimal_configuration_gets_defaults() {
         let c = parse(base()).unwrap();
         assert!(c.enabled && c.is_adaptive && !c.is_training);
-        assert_eq!((c.min_executors, c.max_executors, c.target_runtime_ms), (2, 8, 840_000));
+        assert_eq!(
+            (c.min_executors, c.max_executors, c.target_runtime_ms),
+            (2, 8, 840_000)
+        );
         assert_eq!(c.response_timeout, Duration::from_secs(30));
         assert_eq!(c.executor_request_timeout, Duration::from_secs(15));
         assert_eq!(c.codec, Codec::Json);
@@ -449,7 +493,12 @@ mod tests {
 
     #[test]
     fn missing_required_keys_are_named() {
-        for key in ["bridgeServiceAddress", "minExecutors", "maxExecutors", "targetRuntime"] {
+        for key in [
+            "bridgeServiceAddress",
+            "minExecutors",
+            "maxExecutors",
+            "targetRuntime",
+        ] {
             let err = parse(without(base(), &own(key))).unwrap_err();
             assert_eq!(err.key, own(key));
             assert!(err.to_string().contains("missing"), "{err}");
@@ -458,7 +507,11 @@ mod tests {
 
     #[test]
     fn target_is_optional_for_profiling_runs() {
-        let pairs = with(without(base(), &own("targetRuntime")), &own("isAdaptive"), "false");
+        let pairs = with(
+            without(base(), &own("targetRuntime")),
+            &own("isAdaptive"),
+            "false",
+        );
         let c = parse(pairs).unwrap();
         assert_eq!(c.target_runtime_ms, 0);
         assert!(!c.is_adaptive);
@@ -504,7 +557,8 @@ mod tests {
         let c = Config::from_pairs_and_env(base(), env).unwrap();
         assert_eq!(c.response_timeout, Duration::from_millis(1500));
         assert_eq!(c.executor_request_timeout, Duration::from_millis(250));
-        let c = Config::from_pairs_and_env(with(base(), &own("responseTimeoutMs"), "700"), env).unwrap();
+        let c = Config::from_pairs_and_env(with(base(), &own("responseTimeoutMs"), "700"), env)
+            .unwrap();
         assert_eq!(c.response_timeout, Duration::from_millis(700));
 
         let bad_env = |_: &str| Some("soon".to_string());

@@ -220,7 +220,10 @@ mod tests {
         let mut e = executors(2);
         let t0 = Instant::now();
         c.recommend(4, Some(2));
-        assert_eq!(c.decide(t0, 0, &mut e).actions, vec![Action::RequestTotal(4)]);
+        assert_eq!(
+            c.decide(t0, 0, &mut e).actions,
+            vec![Action::RequestTotal(4)]
+        );
         c.recommend(7, Some(2));
         c.recommend(8, Some(2));
         let d = c.decide(t0 + Duration::from_secs(3), 0, &mut e);
@@ -240,7 +243,10 @@ mod tests {
         let d = c.decide(Instant::now(), 0, &mut e);
         assert_eq!(
             d.actions,
-            vec![Action::Kill(vec!["3".into(), "2".into(), "1".into()]), Action::RequestTotal(2)]
+            vec![
+                Action::Kill(vec!["3".into(), "2".into(), "1".into()]),
+                Action::RequestTotal(2)
+            ]
         );
         assert_eq!(d.recheck_at, None);
     }
@@ -268,7 +274,10 @@ mod tests {
         assert_eq!(kills(&d).len(), 2);
         assert_eq!(d.actions.last(), Some(&Action::RequestTotal(1)));
         assert!(d.recheck_at.is_none());
-        assert!(c.decide(t0 + Duration::from_secs(3), 0, &mut e).actions.is_empty());
+        assert!(c
+            .decide(t0 + Duration::from_secs(3), 0, &mut e)
+            .actions
+            .is_empty());
     }
 
     #[test]

@@ -128,7 +128,11 @@ impl Core {
             "Pacer started: bridge {}, codec {}, {} run, executors {}..{}{}",
             config.bridge_address,
             config.codec.name(),
-            if config.is_adaptive { "adaptive" } else { "profiling" },
+            if config.is_adaptive {
+                "adaptive"
+            } else {
+                "profiling"
+            },
             config.min_executors,
             config.max_executors,
             if config.is_adaptive {
@@ -157,11 +161,16 @@ impl Core {
             state.app_started = true;
             state.aggregator.application_started(time_ms);
         }
-        self.client
-            .send(Event::ApplicationStart(self.application_start(application_id, app_name, time_ms)));
+        let payload = self.application_start(application_id, app_name, time_ms);
+        self.client.send(Event::ApplicationStart(Box::new(payload)));
     }
 
-    fn application_start(&self, application_id: &str, app_name: &str, time_ms: i64) -> protocol::ApplicationStart {
+    fn application_start(
+        &self,
+        application_id: &str,
+        app_name: &str,
+        time_ms: i64,
+    ) -> protocol::ApplicationStart {
         let c = &self.config;
         let (algorithm_name, algorithm_args) = split_algorithm(app_name);
         protocol::ApplicationStart {
@@ -195,11 +204,12 @@ impl Core {
             state.aggregator.num_executors()
         };
         self.shared.changed.notify_all();
-        self.client.send(Event::ApplicationEnd(protocol::ApplicationEnd {
-            app_event_id: String::new(),
-            app_time: time_ms,
-            num_executors: num_executors.into(),
-        }));
+        self.client
+            .send(Event::ApplicationEnd(protocol::ApplicationEnd {
+                app_event_id: String::new(),
+                app_time: time_ms,
+                num_executors: num_executors.into(),
+            }));
     }
 
     pub fn on_job_start(&self, job_id: i32, time_ms: i64, stage_ids: &[i32]) {
@@ -237,15 +247,28 @@ impl Core {
     }
 
     pub fn on_stage_submitted(&self, info: &StageInfo<'_>, time_ms: i64) {
-        self.shared.state.lock().aggregator.stage_submitted(info, time_ms);
+        self.shared
+            .state
+            .lock()
+            .aggregator
+            .stage_submitted(info, time_ms);
     }
 
     pub fn on_stage_completed(&self, completion: &StageCompletion<'_>) {
-        self.shared.state.lock().aggregator.stage_completed(completion);
+        self.shared
+            .state
+            .lock()
+            .aggregator
+            .stage_completed(completion);
     }
 
     pub fn on_task_start(&self, executor_id: &str, time_ms: i64) {
-        let revealed = self.shared.state.lock().aggregator.task_started(executor_id, time_ms);
+        let revealed = self
+            .shared
+            .state
+            .lock()
+            .aggregator
+            .task_started(executor_id, time_ms);
         if revealed {
             self.shared.changed.notify_all();
         }
@@ -256,14 +279,24 @@ impl Core {
     }
 
     pub fn on_executor_added(&self, executor_id: &str, time_ms: i64) {
-        let added = self.shared.state.lock().aggregator.executor_added(executor_id, time_ms);
+        let added = self
+            .shared
+            .state
+            .lock()
+            .aggregator
+            .executor_added(executor_id, time_ms);
         if added {
             self.shared.changed.notify_all();
         }
     }
 
     pub fn on_executor_removed(&self, executor_id: &str, time_ms: i64) {
-        let removed = self.shared.state.lock().aggregator.executor_removed(executor_id, time_ms);
+        let removed = self
+            .shared
+            .state
+            .lock()
+            .aggregator
+            .executor_removed(executor_id, time_ms);
         if removed {
             self.shared.changed.notify_all();
         }
@@ -285,7 +318,9 @@ impl Core {
                 controller,
                 ..
             } = &mut *state;
-            aggregator.executors_mut().expire_kill_requests(now_ms, KILL_GRACE_MS);
+            aggregator
+                .executors_mut()
+                .expire_kill_requests(now_ms, KILL_GRACE_MS);
             let decision = controller.decide(now, now_ms, aggregator.executors_mut());
             if let Some(target) = decision.requested {
                 aggregator.scale_out_requested(now_ms, target);
@@ -378,7 +413,10 @@ impl Shared {
         if state.app_ended || state.closed {
             return;
         }
-        match state.controller.recommend(reply.recommended_scale_out, event.num_executors()) {
+        match state
+            .controller
+            .recommend(reply.recommended_scale_out, event.num_executors())
+        {
             Recommendation::Echo => {
                 self.echoes.fetch_add(1, Ordering::Relaxed);
             }
@@ -442,10 +480,19 @@ mod tests {
     fn algorithm_name_and_args() {
         assert_eq!(
             split_algorithm("KMeans with Params(hdfs://in, 10, 0.5)"),
-            ("KMeans".to_string(), vec!["hdfs://in".into(), "10".into(), "0.5".into()])
+            (
+                "KMeans".to_string(),
+                vec!["hdfs://in".into(), "10".into(), "0.5".into()]
+            )
         );
         assert_eq!(split_algorithm("My App"), ("My App".to_string(), vec![]));
-        assert_eq!(split_algorithm("X with Params()"), ("X".to_string(), vec![]));
-        assert_eq!(split_algorithm("X with Params(a"), ("X with Params(a".to_string(), vec![]));
+        assert_eq!(
+            split_algorithm("X with Params()"),
+            ("X".to_string(), vec![])
+        );
+        assert_eq!(
+            split_algorithm("X with Params(a"),
+            ("X with Params(a".to_string(), vec![])
+        );
     }
 }

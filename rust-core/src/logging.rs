@@ -65,7 +65,10 @@ pub fn install(level: LevelFilter) {
 }
 
 fn is_installed() -> bool {
-    std::ptr::eq(log::logger() as *const dyn Log as *const (), &*LOGGER as *const BufferLogger as *const ())
+    std::ptr::eq(
+        log::logger() as *const dyn Log as *const (),
+        &*LOGGER as *const BufferLogger as *const (),
+    )
 }
 
 /// Takes up to `max` buffered records, oldest first.

@@ -117,7 +117,10 @@ impl Executors {
             .filter(|(_, e)| e.running_tasks == 0 && e.kill_requested_ms.is_none())
             .collect();
         idle.sort_by(|a, b| b.1.added_ms.cmp(&a.1.added_ms).then_with(|| b.0.cmp(a.0)));
-        idle.into_iter().take(limit).map(|(id, _)| id.clone()).collect()
+        idle.into_iter()
+            .take(limit)
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 
     pub fn mark_kill_requested(&mut self, ids: &[String], now_ms: i64) {

@@ -76,7 +76,8 @@ impl Aggregator {
     }
 
     pub fn application_started(&mut self, time_ms: i64) {
-        self.app_start.get_or_insert(Mark::at(&self.timeline, time_ms));
+        self.app_start
+            .get_or_insert(Mark::at(&self.timeline, time_ms));
     }
 
     /// Releases everything: the application is over.
@@ -121,7 +122,10 @@ impl Aggregator {
                 continue;
             }
             job.listed_stages.push(stage_id);
-            let record = self.stages.entry(stage_id).or_insert_with(StageRecord::listed);
+            let record = self
+                .stages
+                .entry(stage_id)
+                .or_insert_with(StageRecord::listed);
             record.listing_jobs.push(job_id);
             self.orphan_stages.remove(&stage_id);
             if record.is_running() {
@@ -202,7 +206,10 @@ impl Aggregator {
 
     pub fn stage_submitted(&mut self, info: &StageInfo<'_>, time_ms: i64) {
         let at = self.moment(time_ms);
-        let record = self.stages.entry(info.stage_id).or_insert_with(StageRecord::listed);
+        let record = self
+            .stages
+            .entry(info.stage_id)
+            .or_insert_with(StageRecord::listed);
         if record.submitted(info, at) {
             self.running_attempts += 1;
         }
@@ -218,7 +225,10 @@ impl Aggregator {
                 .submission_time_ms
                 .unwrap_or(completion.completion_time_ms),
         );
-        let record = self.stages.entry(stage_id).or_insert_with(StageRecord::listed);
+        let record = self
+            .stages
+            .entry(stage_id)
+            .or_insert_with(StageRecord::listed);
         if record.completed(completion, at, submitted_at) {
             self.running_attempts -= 1;
         }

@@ -53,7 +53,9 @@ impl RescalingTimeline {
 
     /// Total rescaling time from the beginning up to `time_ms`.
     pub fn cumulative_ms(&self, time_ms: i64) -> i64 {
-        let open = self.open_since_ms.map_or(0, |since| (time_ms - since).max(0));
+        let open = self
+            .open_since_ms
+            .map_or(0, |since| (time_ms - since).max(0));
         self.closed_total_ms + open
     }
 
@@ -109,7 +111,11 @@ mod tests {
     fn lost_executor_opens_until_replaced() {
         let mut t = RescalingTimeline::new(None);
         t.count_changed(0, 3);
-        assert_eq!(t.cumulative_ms(10), 0, "no aim known: changes are instantaneous");
+        assert_eq!(
+            t.cumulative_ms(10),
+            0,
+            "no aim known: changes are instantaneous"
+        );
         t.requested(100, 3);
         assert!(!t.is_rescaling());
         t.count_changed(200, 2);

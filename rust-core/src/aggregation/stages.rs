@@ -63,7 +63,10 @@ impl TaskMetricTotals {
                 f(self.executor_run_time_ms) * 1e6,
             ),
             gc_time_ratio: ratio(f(self.jvm_gc_time_ms), f(self.executor_run_time_ms)),
-            shuffle_read_write_ratio: ratio(f(self.shuffle_read_bytes), f(self.shuffle_write_bytes)),
+            shuffle_read_write_ratio: ratio(
+                f(self.shuffle_read_bytes),
+                f(self.shuffle_write_bytes),
+            ),
             input_output_ratio: ratio(f(self.input_bytes), f(self.output_bytes)),
             memory_spill_ratio: ratio(f(self.disk_bytes_spilled), f(self.peak_execution_memory)),
         }
@@ -160,7 +163,12 @@ impl StageRecord {
 
     /// Records a completion. `submitted_at` stands in for a submission event never seen.
     /// Returns true when the attempt was running before.
-    pub fn completed(&mut self, completion: &StageCompletion<'_>, at: Moment, submitted_at: Moment) -> bool {
+    pub fn completed(
+        &mut self,
+        completion: &StageCompletion<'_>,
+        at: Moment,
+        submitted_at: Moment,
+    ) -> bool {
         self.describe(&completion.info);
         let attempt = self.attempt_mut(completion.info.attempt_id);
         let was_running = attempt.submitted.is_some() && attempt.completed.is_none();
@@ -180,7 +188,10 @@ impl StageRecord {
     }
 
     pub fn running_attempts(&self) -> usize {
-        self.attempts.iter().filter(|a| a.completed.is_none()).count()
+        self.attempts
+            .iter()
+            .filter(|a| a.completed.is_none())
+            .count()
     }
 
     /// The stage as JOB_END reports it: times span first submission to last completion,
@@ -265,7 +276,12 @@ mod tests {
         }
     }
 
-    fn completion(attempt_id: i32, num_tasks: i32, failure: Option<&'static str>, run_ms: i64) -> StageCompletion<'static> {
+    fn completion(
+        attempt_id: i32,
+        num_tasks: i32,
+        failure: Option<&'static str>,
+        run_ms: i64,
+    ) -> StageCompletion<'static> {
         StageCompletion {
             info: info(attempt_id, num_tasks),
             submission_time_ms: None,
@@ -305,9 +321,17 @@ mod tests {
     fn retried_stage_spans_attempts_and_sums_metrics() {
         let mut s = StageRecord::listed();
         assert!(s.submitted(&info(0, 8), moment(100, 0, 2)));
-        s.completed(&completion(0, 8, Some("FetchFailed"), 1_000), moment(400, 0, 2), moment(100, 0, 2));
+        s.completed(
+            &completion(0, 8, Some("FetchFailed"), 1_000),
+            moment(400, 0, 2),
+            moment(100, 0, 2),
+        );
         assert!(s.submitted(&info(1, 3), moment(500, 0, 3)));
-        s.completed(&completion(1, 3, None, 300), moment(900, 200, 4), moment(500, 0, 3));
+        s.completed(
+            &completion(1, 3, None, 300),
+            moment(900, 200, 4),
+            moment(500, 0, 3),
+        );
         let p = s.to_payload(3, moment(1_000, 200, 4));
         assert_eq!(p.stage_id, "3");
         assert_eq!(p.attempt_id, 1);
@@ -335,7 +359,11 @@ mod tests {
     #[test]
     fn completion_without_submission_uses_its_own_submission_time() {
         let mut s = StageRecord::listed();
-        let was_running = s.completed(&completion(0, 2, None, 10), moment(300, 0, 2), moment(120, 0, 1));
+        let was_running = s.completed(
+            &completion(0, 2, None, 10),
+            moment(300, 0, 2),
+            moment(120, 0, 1),
+        );
         assert!(!was_running);
         assert!(!s.is_running());
         let p = s.to_payload(3, moment(400, 0, 2));

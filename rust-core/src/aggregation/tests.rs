@@ -10,7 +10,12 @@ fn info(stage_id: i32, attempt_id: i32) -> StageInfo<'static> {
     }
 }
 
-fn done(stage_id: i32, attempt_id: i32, submitted: i64, completed: i64) -> StageCompletion<'static> {
+fn done(
+    stage_id: i32,
+    attempt_id: i32,
+    submitted: i64,
+    completed: i64,
+) -> StageCompletion<'static> {
     StageCompletion {
         info: info(stage_id, attempt_id),
         submission_time_ms: Some(submitted),
@@ -177,7 +182,14 @@ fn out_of_order_and_lost_events_are_tolerated() {
     assert_eq!(s.stages["6"].end_time, 55, "open stage closed at job end");
     assert_eq!(a.footprint().stages, 1, "still running: kept as an orphan");
     a.stage_completed(&done(6, 0, 50, 60));
-    assert_eq!(a.footprint(), Footprint { jobs: 0, stages: 0, executors: 1 });
+    assert_eq!(
+        a.footprint(),
+        Footprint {
+            jobs: 0,
+            stages: 0,
+            executors: 1
+        }
+    );
 }
 
 #[test]
@@ -245,7 +257,14 @@ fn state_stays_bounded_over_100k_jobs() {
         assert_eq!(summary.stages.len(), 2);
         stage_id += 2;
     }
-    assert_eq!(a.footprint(), Footprint { jobs: 0, stages: 0, executors: 4 });
+    assert_eq!(
+        a.footprint(),
+        Footprint {
+            jobs: 0,
+            stages: 0,
+            executors: 4
+        }
+    );
 }
 
 #[test]

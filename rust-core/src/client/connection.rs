@@ -48,7 +48,12 @@ impl Connection {
 
     /// Sends one request and waits up to `timeout` for its reply, checking `abort` between
     /// poll slices. After anything but a reply the socket is reset.
-    pub fn exchange(&mut self, request: &[u8], timeout: Duration, abort: &dyn Fn() -> bool) -> Exchange {
+    pub fn exchange(
+        &mut self,
+        request: &[u8],
+        timeout: Duration,
+        abort: &dyn Fn() -> bool,
+    ) -> Exchange {
         let outcome = self.try_exchange(request, timeout, abort);
         if !matches!(outcome, Exchange::Reply(_)) {
             self.reset();
@@ -56,7 +61,12 @@ impl Connection {
         outcome
     }
 
-    fn try_exchange(&mut self, request: &[u8], timeout: Duration, abort: &dyn Fn() -> bool) -> Exchange {
+    fn try_exchange(
+        &mut self,
+        request: &[u8],
+        timeout: Duration,
+        abort: &dyn Fn() -> bool,
+    ) -> Exchange {
         let deadline = Instant::now() + timeout;
         let socket = match self.socket() {
             Ok(s) => s,
@@ -96,7 +106,9 @@ impl Connection {
                 // A REP peer sends one frame; if a peer sends more, the last one is the body.
                 Ok(mut frames) => return Exchange::Reply(frames.pop().unwrap_or_default()),
                 Err(zmq::Error::EAGAIN) => continue,
-                Err(e) => return Exchange::Failed(format!("cannot receive from {}: {e}", self.address)),
+                Err(e) => {
+                    return Exchange::Failed(format!("cannot receive from {}: {e}", self.address))
+                }
             }
         }
     }

@@ -201,7 +201,10 @@ impl Worker {
         let abort = move || queue.must_stop();
         self.counters.sent.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        match self.connection.exchange(request, self.settings.response_timeout, &abort) {
+        match self
+            .connection
+            .exchange(request, self.settings.response_timeout, &abort)
+        {
             Exchange::Reply(bytes) => {
                 self.bridge_answered();
                 match self.settings.codec.decode_reply(&bytes) {
@@ -219,7 +222,9 @@ impl Worker {
                         Next::Done
                     }
                     Err(e) => {
-                        self.counters.garbage_replies.fetch_add(1, Ordering::Relaxed);
+                        self.counters
+                            .garbage_replies
+                            .fetch_add(1, Ordering::Relaxed);
                         log::warn!(
                             "unusable reply from the bridge to {}: {e}; keeping the current scale-out",
                             kind.wire_name()

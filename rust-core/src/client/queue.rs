@@ -160,7 +160,10 @@ mod tests {
         q.push(job(2));
         assert_eq!(q.push(job(3)), Pushed::QueuedDropping(EventType::JobStart));
         assert_eq!(q.len(), 3);
-        assert!(matches!(q.pop(Duration::ZERO), Popped::Event(Event::ApplicationEnd(_))));
+        assert!(matches!(
+            q.pop(Duration::ZERO),
+            Popped::Event(Event::ApplicationEnd(_))
+        ));
         assert_eq!(job_id(q.pop(Duration::ZERO)), 2);
         assert_eq!(job_id(q.pop(Duration::ZERO)), 3);
         assert_eq!(q.pop(Duration::from_millis(1)), Popped::Idle);

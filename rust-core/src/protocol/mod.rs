@@ -20,7 +20,7 @@ pub use reply::Reply;
 #[serde(tag = "event_type", content = "payload")]
 pub enum Event {
     #[serde(rename = "APPLICATION_START")]
-    ApplicationStart(ApplicationStart),
+    ApplicationStart(Box<ApplicationStart>),
     #[serde(rename = "JOB_START")]
     JobStart(JobStart),
     #[serde(rename = "JOB_END")]

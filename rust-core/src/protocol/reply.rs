@@ -17,7 +17,11 @@ impl Reply {
             found: type_name(document),
         })?;
         let app_event_id = match map.get("app_event_id") {
-            None => return Err(ProtocolError::MissingField { field: "app_event_id" }),
+            None => {
+                return Err(ProtocolError::MissingField {
+                    field: "app_event_id",
+                })
+            }
             Some(Value::String(s)) => s.clone(),
             Some(other) => return Err(wrong_type("app_event_id", "a string", other)),
         };
@@ -29,7 +33,13 @@ impl Reply {
             }
             Some(Value::Number(n)) => match n.as_i64() {
                 Some(v) => v,
-                None => return Err(wrong_type("recommended_scale_out", "an integer", &Value::Number(n.clone()))),
+                None => {
+                    return Err(wrong_type(
+                        "recommended_scale_out",
+                        "an integer",
+                        &Value::Number(n.clone()),
+                    ))
+                }
             },
             Some(other) => return Err(wrong_type("recommended_scale_out", "an integer", other)),
         };
