@@ -348,6 +348,11 @@ impl Core {
         self.client.close(self.config.shutdown_timeout);
     }
 
+    /// Takes up to `max` buffered log records (process-wide), oldest first.
+    pub fn drain_logs(&self, max: usize) -> Vec<logging::LogRecord> {
+        logging::drain(max)
+    }
+
     pub fn stats(&self) -> Stats {
         let c = self.client.counters();
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
