@@ -41,17 +41,21 @@ pub struct Controller {
     min: u32,
     max: u32,
     request_window: Duration,
+    /// False when Spark's dynamic allocation owns executor removal: scale-down then only
+    /// lowers the total and Spark releases idle executors by its idle timeout.
+    kills_enabled: bool,
     target: Option<u32>,
     requested_total: Option<u32>,
     last_request_at: Option<Instant>,
 }
 
 impl Controller {
-    pub fn new(min: u32, max: u32, request_window: Duration) -> Controller {
+    pub fn new(min: u32, max: u32, request_window: Duration, kills_enabled: bool) -> Controller {
         Controller {
             min,
             max,
             request_window,
+            kills_enabled,
             target: None,
             requested_total: None,
             last_request_at: None,
@@ -94,15 +98,16 @@ impl Controller {
             actions.push(Action::RequestTotal(target));
             self.requested_total = Some(target);
             self.last_request_at = Some(now);
+            let waiting_for_idle = self.kills_enabled && live - killed > target;
             return Decision {
                 actions,
-                recheck_at: (live - killed > target).then(|| now + IDLE_RECHECK),
+                recheck_at: waiting_for_idle.then(|| now + IDLE_RECHECK),
                 requested: Some(target),
             };
         }
 
         // The total is right; a scale-down may still wait for executors to become idle.
-        if live <= target {
+        if live <= target || !self.kills_enabled {
             return Decision::default();
         }
         let mut actions = Vec::new();
@@ -125,7 +130,7 @@ impl Controller {
         executors: &mut Executors,
         actions: &mut Vec<Action>,
     ) -> u32 {
-        if live <= target {
+        if live <= target || !self.kills_enabled {
             return 0;
         }
         let ids = executors.idle_candidates((live - target) as usize);
@@ -148,7 +153,7 @@ mod tests {
     fn executors(n: u32) -> Executors {
         let mut e = Executors::default();
         for i in 1..=n {
-            e.add(&i.to_string(), i64::from(i));
+            e.add(&i.to_string(), "h", i64::from(i));
         }
         e
     }
@@ -165,14 +170,14 @@ mod tests {
 
     #[test]
     fn no_recommendation_no_action() {
-        let mut c = Controller::new(1, 10, WINDOW);
+        let mut c = Controller::new(1, 10, WINDOW, true);
         let mut e = executors(2);
         assert_eq!(c.decide(Instant::now(), 0, &mut e), Decision::default());
     }
 
     #[test]
     fn clamps_to_bounds() {
-        let mut c = Controller::new(2, 8, WINDOW);
+        let mut c = Controller::new(2, 8, WINDOW, true);
         assert_eq!(c.recommend(100, Some(4)), Recommendation::Target(8));
         assert_eq!(c.recommend(-3, Some(4)), Recommendation::Target(2));
         assert_eq!(c.recommend(5, None), Recommendation::Target(5));
@@ -180,7 +185,7 @@ mod tests {
 
     #[test]
     fn scale_up_requests_total_once() {
-        let mut c = Controller::new(1, 10, WINDOW);
+        let mut c = Controller::new(1, 10, WINDOW, true);
         let mut e = executors(2);
         let now = Instant::now();
         c.recommend(5, Some(2));
@@ -188,19 +193,19 @@ mod tests {
         assert_eq!(d.actions, vec![Action::RequestTotal(5)]);
         assert_eq!(d.requested, Some(5));
         // Executors still starting count: no second request.
-        e.add("3", 10);
+        e.add("3", "h", 10);
         assert!(c.decide(now + WINDOW * 2, 0, &mut e).actions.is_empty());
     }
 
     #[test]
     fn echo_does_not_cancel_a_scale_out_in_progress() {
-        let mut c = Controller::new(1, 10, WINDOW);
+        let mut c = Controller::new(1, 10, WINDOW, true);
         let mut e = executors(2);
         let now = Instant::now();
         c.recommend(6, Some(2));
         c.decide(now, 0, &mut e);
         // A JOB_START sent while only 3 executors had registered is echoed back.
-        e.add("3", 1);
+        e.add("3", "h", 1);
         assert_eq!(c.recommend(3, Some(3)), Recommendation::Echo);
         assert!(c.decide(now + WINDOW * 2, 0, &mut e).actions.is_empty());
         assert_eq!(c.target(), Some(6));
@@ -208,7 +213,7 @@ mod tests {
 
     #[test]
     fn equal_to_current_scale_out_is_no_action() {
-        let mut c = Controller::new(1, 10, WINDOW);
+        let mut c = Controller::new(1, 10, WINDOW, true);
         let mut e = executors(4);
         c.recommend(4, Some(3));
         assert!(c.decide(Instant::now(), 0, &mut e).actions.is_empty());
@@ -216,7 +221,7 @@ mod tests {
 
     #[test]
     fn rate_limit_defers_the_latest_recommendation() {
-        let mut c = Controller::new(1, 10, WINDOW);
+        let mut c = Controller::new(1, 10, WINDOW, true);
         let mut e = executors(2);
         let t0 = Instant::now();
         c.recommend(4, Some(2));
@@ -235,7 +240,7 @@ mod tests {
 
     #[test]
     fn scale_down_kills_idle_executors_then_lowers_the_total() {
-        let mut c = Controller::new(1, 10, WINDOW);
+        let mut c = Controller::new(1, 10, WINDOW, true);
         let mut e = executors(5);
         e.task_started("5", 0);
         e.task_started("4", 0);
@@ -253,7 +258,7 @@ mod tests {
 
     #[test]
     fn scale_down_waits_for_busy_executors_and_never_kills_more_than_needed() {
-        let mut c = Controller::new(1, 10, WINDOW);
+        let mut c = Controller::new(1, 10, WINDOW, true);
         let mut e = executors(4);
         for id in ["1", "2", "3"] {
             e.task_started(id, 0);
@@ -281,8 +286,19 @@ mod tests {
     }
 
     #[test]
+    fn without_kills_scale_down_only_lowers_the_total() {
+        let mut c = Controller::new(1, 10, WINDOW, false);
+        let mut e = executors(5);
+        c.recommend(2, Some(5));
+        let d = c.decide(Instant::now(), 0, &mut e);
+        assert_eq!(d.actions, vec![Action::RequestTotal(2)]);
+        assert_eq!(d.recheck_at, None);
+        assert!(c.decide(Instant::now(), 0, &mut e).actions.is_empty());
+    }
+
+    #[test]
     fn lowering_the_total_below_starting_executors_kills_the_extra_ones_when_they_arrive() {
-        let mut c = Controller::new(1, 10, WINDOW);
+        let mut c = Controller::new(1, 10, WINDOW, true);
         let mut e = executors(2);
         let t0 = Instant::now();
         c.recommend(6, Some(2));
@@ -291,8 +307,8 @@ mod tests {
         let d = c.decide(t0 + WINDOW, 0, &mut e);
         assert_eq!(d.actions, vec![Action::RequestTotal(3)]);
         // Two of the executors requested earlier arrive anyway.
-        e.add("3", 1);
-        e.add("4", 2);
+        e.add("3", "h", 1);
+        e.add("4", "h", 2);
         let d = c.decide(t0 + WINDOW, 0, &mut e);
         assert_eq!(kills(&d), vec!["4".to_string()]);
     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::aggregation::{Aggregator, Footprint, StageCompletion, StageInfo};
+use crate::aggregation::{Aggregator, Executors, Footprint, StageCompletion, StageInfo};
 use crate::client::{Client, ClientSettings, Outcome};
 use crate::config::Config;
 use crate::control::{Action, Controller, Recommendation};
@@ -99,6 +99,7 @@ impl Core {
                     config.min_executors,
                     config.max_executors,
                     config.executor_request_timeout,
+                    !config.dynamic_allocation,
                 ),
                 app_started: false,
                 app_ended: false,
@@ -278,13 +279,13 @@ impl Core {
         self.shared.state.lock().aggregator.task_ended(executor_id);
     }
 
-    pub fn on_executor_added(&self, executor_id: &str, time_ms: i64) {
+    pub fn on_executor_added(&self, executor_id: &str, host: &str, time_ms: i64) {
         let added = self
             .shared
             .state
             .lock()
             .aggregator
-            .executor_added(executor_id, time_ms);
+            .executor_added(executor_id, host, time_ms);
         if added {
             self.shared.changed.notify_all();
         }
@@ -326,7 +327,7 @@ impl Core {
                 aggregator.scale_out_requested(now_ms, target);
             }
             if !decision.actions.is_empty() {
-                log_actions(&decision.actions, aggregator.num_executors());
+                log_actions(&decision.actions, aggregator.executors());
                 return decision.actions;
             }
             if now >= deadline {
@@ -449,13 +450,23 @@ impl Shared {
     }
 }
 
-fn log_actions(actions: &[Action], registered: u32) {
+fn log_actions(actions: &[Action], executors: &Executors) {
     for action in actions {
         match action {
-            Action::RequestTotal(n) => {
-                log::info!("requesting {n} executors in total ({registered} registered)")
+            Action::RequestTotal(n) => log::info!(
+                "requesting {n} executors in total ({} registered)",
+                executors.count()
+            ),
+            Action::Kill(ids) => {
+                let described: Vec<String> = ids
+                    .iter()
+                    .map(|id| match executors.host(id) {
+                        Some(host) if !host.is_empty() => format!("{id} on {host}"),
+                        _ => id.clone(),
+                    })
+                    .collect();
+                log::info!("releasing idle executors {}", described.join(", "))
             }
-            Action::Kill(ids) => log::info!("releasing idle executors {}", ids.join(", ")),
         }
     }
 }

@@ -7,6 +7,7 @@ const REMEMBERED_REMOVALS: usize = 10_000;
 
 #[derive(Debug)]
 struct Executor {
+    host: String,
     added_ms: i64,
     running_tasks: u32,
     /// Set when Pacer asked Spark to kill it; it still counts as registered until removed.
@@ -27,7 +28,7 @@ impl Executors {
     }
 
     /// Returns true when the executor was not registered before.
-    pub fn add(&mut self, id: &str, time_ms: i64) -> bool {
+    pub fn add(&mut self, id: &str, host: &str, time_ms: i64) -> bool {
         if Self::is_driver(id) || self.registered.contains_key(id) {
             return false;
         }
@@ -37,6 +38,7 @@ impl Executors {
         self.registered.insert(
             id.to_string(),
             Executor {
+                host: host.to_string(),
                 added_ms: time_ms,
                 running_tasks: 0,
                 kill_requested_ms: None,
@@ -72,7 +74,7 @@ impl Executors {
         if Self::is_driver(id) || self.removed.contains(id) {
             return false;
         }
-        self.add(id, time_ms);
+        self.add(id, "", time_ms);
         if let Some(executor) = self.registered.get_mut(id) {
             executor.running_tasks = 1;
         }
@@ -123,6 +125,11 @@ impl Executors {
             .collect()
     }
 
+    /// The host an executor runs on ("" when unknown).
+    pub fn host(&self, id: &str) -> Option<&str> {
+        self.registered.get(id).map(|e| e.host.as_str())
+    }
+
     pub fn mark_kill_requested(&mut self, ids: &[String], now_ms: i64) {
         for id in ids {
             if let Some(executor) = self.registered.get_mut(id) {
@@ -163,15 +170,15 @@ mod tests {
     #[test]
     fn driver_is_not_counted() {
         let mut e = Executors::default();
-        assert!(!e.add("driver", 0));
-        assert!(e.add("1", 0));
+        assert!(!e.add("driver", "h", 0));
+        assert!(e.add("1", "h", 0));
         assert_eq!(e.count(), 1);
     }
 
     #[test]
     fn task_counts_saturate_and_reset() {
         let mut e = Executors::default();
-        e.add("1", 0);
+        e.add("1", "h", 0);
         e.task_started("1", 1);
         e.task_started("1", 1);
         e.task_ended("1");
@@ -186,7 +193,7 @@ mod tests {
     #[test]
     fn removed_executor_is_not_resurrected_by_late_tasks() {
         let mut e = Executors::default();
-        e.add("1", 0);
+        e.add("1", "h", 0);
         e.task_started("1", 1);
         assert!(e.remove("1"));
         e.task_ended("1");
@@ -201,7 +208,7 @@ mod tests {
     fn idle_candidates_newest_first_and_skip_busy_and_killed() {
         let mut e = Executors::default();
         for (id, t) in [("1", 10), ("2", 20), ("3", 30), ("4", 40)] {
-            e.add(id, t);
+            e.add(id, "h", t);
         }
         e.task_started("3", 50);
         e.mark_kill_requested(&["4".to_string()], 60);
@@ -218,7 +225,7 @@ mod tests {
         let mut e = Executors::default();
         for i in 0..(REMEMBERED_REMOVALS + 500) {
             let id = i.to_string();
-            e.add(&id, 0);
+            e.add(&id, "h", 0);
             e.remove(&id);
         }
         assert!(e.footprint() <= REMEMBERED_REMOVALS);

@@ -265,8 +265,8 @@ impl Aggregator {
         self.executors.task_ended(executor_id);
     }
 
-    pub fn executor_added(&mut self, executor_id: &str, time_ms: i64) -> bool {
-        let added = self.executors.add(executor_id, time_ms);
+    pub fn executor_added(&mut self, executor_id: &str, host: &str, time_ms: i64) -> bool {
+        let added = self.executors.add(executor_id, host, time_ms);
         if added {
             self.timeline.count_changed(time_ms, self.executors.count());
         }
