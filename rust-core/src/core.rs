@@ -21,7 +21,7 @@ use crate::protocol::{self, AppSpecs, Event};
 const KILL_GRACE_MS: i64 = 60_000;
 
 /// A snapshot of what the core has done, for logs, tests and benchmarks.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Stats {
     pub events_enqueued: u64,
     pub events_dropped: u64,

@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod control;
 mod core;
+mod jvm;
 pub mod logging;
 pub mod protocol;
 
