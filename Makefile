@@ -1,13 +1,15 @@
-# Pacer: `make test` runs every test of the repository (CI calls it through .ci/run).
+# Pacer. `make test` runs every test of the repository (CI calls it through .ci/run).
 SHELL := /bin/bash
 CARGO ?= cargo
+GRADLE ?= gradle --offline --no-daemon -q
+PYTEST := .venv/spark-3.5/bin/python -m pytest
 
-.PHONY: test lint rust-test bench deps
+.PHONY: test deps lint rust-test java-api-check dist e2e bench bench-core clean
 
-test: deps lint rust-test
+test: deps lint rust-test dist java-api-check e2e
 
 deps:
-	scripts/ensure-deps rust
+	scripts/ensure-deps rust jvm python
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -16,5 +18,28 @@ lint:
 rust-test:
 	$(CARGO) test --workspace
 
-bench: deps
+# The Spark 3.5 jar is Java 8 bytecode: check that the sources use only the Java 8 API.
+java-api-check:
+	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
+	  javac --release 8 -nowarn -Xlint:-path -d "$$out" -cp "$$(scripts/spark-jars 3.5)/*" \
+	    $$(find jvm-shim/src/main/java -name '*.java') && echo "java-api-check: Java 8 API only"
+
+# dist/libpacer.so and the two listener jars, each with the .so inside.
+dist:
+	$(CARGO) build --release -p pacer-core
+	mkdir -p dist
+	cp target/release/libpacer.so dist/libpacer.so
+	$(GRADLE) -Pspark35Jars="$$(scripts/spark-jars 3.5)" -Pspark40Jars="$$(scripts/spark-jars 4.0)" \
+	  -PnativeLib="$(CURDIR)/target/release/libpacer.so" -PdistDir="$(CURDIR)/dist" dist
+
+e2e: dist
+	$(PYTEST) -q tests/e2e
+
+bench: deps bench-core
+
+bench-core:
 	scripts/bench-core
+
+clean:
+	$(CARGO) clean
+	rm -rf dist build .gradle

@@ -439,7 +439,8 @@ impl Shared {
                     );
                 } else {
                     log::info!(
-                        "bridge recommends {target} executors (reply to {})",
+                        "bridge recommends {} (reply to {})",
+                        count_of_executors(target),
                         event.event_type().wire_name()
                     );
                 }
@@ -454,7 +455,8 @@ fn log_actions(actions: &[Action], executors: &Executors) {
     for action in actions {
         match action {
             Action::RequestTotal(n) => log::info!(
-                "requesting {n} executors in total ({} registered)",
+                "requesting {} in total ({} registered)",
+                count_of_executors(*n),
                 executors.count()
             ),
             Action::Kill(ids) => {
@@ -468,6 +470,14 @@ fn log_actions(actions: &[Action], executors: &Executors) {
                 log::info!("releasing idle executors {}", described.join(", "))
             }
         }
+    }
+}
+
+fn count_of_executors(n: u32) -> String {
+    if n == 1 {
+        "1 executor".to_string()
+    } else {
+        format!("{n} executors")
     }
 }
 

@@ -1,0 +1,27 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from harness import SparkCluster, SparkInstall  # noqa: E402
+
+_clusters = {}
+
+
+@pytest.fixture(scope="session")
+def cluster_for(tmp_path_factory):
+    """Starts (once per Spark version) a standalone master and worker; stops them at the end."""
+
+    def get(version):
+        if version not in _clusters:
+            install = SparkInstall(version)
+            workdir = tmp_path_factory.mktemp("spark-" + version)
+            _clusters[version] = SparkCluster(install, workdir).start()
+        return _clusters[version]
+
+    yield get
+    for cluster in _clusters.values():
+        cluster.stop()
+    _clusters.clear()
