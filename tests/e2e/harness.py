@@ -230,14 +230,14 @@ class SubmitResult:
             self.returncode, self.wall_s, self.stdout[-3000:], self.driver_log[-6000:])
 
 
-def submit(install, master_url, conf, app_args, log_path, jar=True, timeout=600):
-    """spark-submit of the example app in client mode; the driver log is its stderr."""
+def submit(install, master_url, conf, app_args, log_path, jar=True, timeout=600, app=EXAMPLE_APP):
+    """spark-submit of an example app in client mode; the driver log is its stderr."""
     command = [str(install.home / "bin" / "spark-submit"), "--master", master_url]
     if jar:
         command += ["--jars", str(install.jar)]
     for key, value in conf.items():
         command += ["--conf", "%s=%s" % (key, value)]
-    command += [str(EXAMPLE_APP)] + [str(a) for a in app_args]
+    command += [str(app)] + [str(a) for a in app_args]
     started = time.time()
     with open(log_path, "wb") as log:
         process = subprocess.Popen(

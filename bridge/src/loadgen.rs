@@ -1,0 +1,279 @@
+//! `pacer-bridge bench`: simulated applications sending realistic event sequences to any
+//! bridge, as fast as it answers (each application waits for a reply before its next event,
+//! like the listener). Reports throughput and latency.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use pacer::protocol::{
+    AppSpecs, ApplicationEnd, ApplicationStart, Codec, EnvironmentSpecs, Event, JobEnd, JobStart, ResourceSpecs, Stage,
+    StageMetrics,
+};
+use serde::Serialize;
+
+/// Jobs per simulated run, and stages per job (as in the ML apps of ../shared/traces).
+const JOBS_PER_RUN: i64 = 10;
+const STAGES_PER_JOB: i64 = 2;
+/// How long to wait for replies still outstanding when the time is up.
+const DRAIN: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    pub connect: String,
+    pub apps: usize,
+    pub duration: Duration,
+    pub codec: Codec,
+    pub threads: usize,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LoadReport {
+    pub messages_per_s: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub errors: u64,
+}
+
+/// One simulated application: where it is in its event sequence.
+struct SimulatedApp {
+    socket: zmq::Socket,
+    index: usize,
+    run: u64,
+    app_event_id: String,
+    /// 0 = APPLICATION_START, 1..=2·JOBS = job events, then APPLICATION_END.
+    step: i64,
+    scale_out: i64,
+    sent_at: Option<Instant>,
+    sent_kind: &'static str,
+}
+
+impl SimulatedApp {
+    fn next_event(&self, now_ms: i64) -> Event {
+        let last = 2 * JOBS_PER_RUN + 1;
+        let id = self.app_event_id.clone();
+        match self.step {
+            0 => Event::ApplicationStart(Box::new(application_start(self.index, self.run, now_ms))),
+            s if s == last => Event::ApplicationEnd(ApplicationEnd {
+                app_event_id: id,
+                app_time: now_ms,
+                num_executors: self.scale_out,
+            }),
+            s => {
+                let job_id = (s - 1) / 2;
+                if s % 2 == 1 {
+                    Event::JobStart(JobStart {
+                        app_event_id: id,
+                        app_time: now_ms,
+                        job_id,
+                        num_executors: self.scale_out,
+                    })
+                } else {
+                    Event::JobEnd(job_end(id, job_id, now_ms, self.scale_out))
+                }
+            }
+        }
+    }
+
+    fn advance(&mut self) {
+        self.step += 1;
+        if self.step > 2 * JOBS_PER_RUN + 1 {
+            self.step = 0;
+            self.run += 1;
+            self.app_event_id.clear();
+        }
+    }
+}
+
+fn application_start(index: usize, run: u64, now_ms: i64) -> ApplicationStart {
+    let specs = ResourceSpecs {
+        cores: 4,
+        memory: "8g".into(),
+        memory_overhead: "819m".into(),
+    };
+    ApplicationStart {
+        application_id: format!("app-bench-{index}-{run}"),
+        app_name: format!("BenchApp{} with Params(input, {})", index % 50, index % 7),
+        app_time: now_ms,
+        is_adaptive: true,
+        is_training: false,
+        app_specs: AppSpecs {
+            algorithm_name: format!("BenchApp{}", index % 50),
+            algorithm_args: vec!["input".into(), (index % 7).to_string()],
+            datasize_mb: 10_240,
+            target_runtime: 600_000,
+            min_executors: 4,
+            max_executors: 36,
+        },
+        driver_specs: specs.clone(),
+        executor_specs: specs,
+        environment_specs: EnvironmentSpecs {
+            machine_type: "x86_64".into(),
+            hadoop_version: "3.3.4".into(),
+            spark_version: "3.5.1".into(),
+            scala_version: "2.12.18".into(),
+            java_version: "17.0.15".into(),
+        },
+    }
+}
+
+fn job_end(app_event_id: String, job_id: i64, now_ms: i64, scale_out: i64) -> JobEnd {
+    let stages: BTreeMap<String, Stage> = (0..STAGES_PER_JOB)
+        .map(|k| {
+            let stage_id = job_id * STAGES_PER_JOB + k;
+            let stage = Stage {
+                stage_id: stage_id.to_string(),
+                stage_name: format!("treeAggregate at KMeans.scala:{}", 100 + k),
+                num_tasks: 200,
+                parent_stage_ids: if k > 0 { vec![stage_id - 1] } else { vec![] },
+                attempt_id: 0,
+                failure_reason: String::new(),
+                start_time: now_ms - 5_000 + k * 2_000,
+                end_time: now_ms - 3_000 + k * 2_000,
+                start_scale_out: scale_out,
+                end_scale_out: scale_out,
+                rescaling_time_ratio: 0.0,
+                rdd_num_partitions: 200,
+                rdd_num_cached_partitions: 200,
+                rdd_mem_size: 536_870_912,
+                rdd_disk_size: 0,
+                metrics: StageMetrics {
+                    cpu_utilization: 0.83,
+                    gc_time_ratio: 0.04,
+                    shuffle_read_write_ratio: 1.0,
+                    input_output_ratio: 0.0,
+                    memory_spill_ratio: 0.0,
+                },
+            };
+            (stage_id.to_string(), stage)
+        })
+        .collect();
+    JobEnd {
+        app_event_id,
+        app_time: now_ms,
+        job_id,
+        num_executors: scale_out,
+        rescaling_time_ratio: 0.0,
+        stages,
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+struct ThreadResult {
+    latencies_us: Vec<u64>,
+    errors: u64,
+}
+
+pub fn run(config: &LoadConfig) -> Result<LoadReport, String> {
+    let threads = config.threads.clamp(1, config.apps.max(1));
+    let context = zmq::Context::new();
+    let started = Instant::now();
+    let deadline = started + config.duration;
+    let results: Vec<Result<ThreadResult, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let indices: Vec<usize> = (t..config.apps).step_by(threads).collect();
+                let context = context.clone();
+                scope.spawn(move || drive(&context, config, indices, deadline))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("a load thread panicked".into()))).collect()
+    });
+    let elapsed = started.elapsed().as_secs_f64().max(config.duration.as_secs_f64());
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for result in results {
+        let result = result?;
+        latencies.extend(result.latencies_us);
+        errors += result.errors;
+    }
+    latencies.sort_unstable();
+    let pick = |q: f64| -> f64 {
+        if latencies.is_empty() {
+            return 0.0;
+        }
+        let i = ((latencies.len() - 1) as f64 * q).round() as usize;
+        latencies[i] as f64 / 1_000.0
+    };
+    Ok(LoadReport {
+        messages_per_s: latencies.len() as f64 / elapsed,
+        p50_ms: pick(0.50),
+        p99_ms: pick(0.99),
+        max_ms: pick(1.0),
+        errors,
+    })
+}
+
+fn drive(context: &zmq::Context, config: &LoadConfig, indices: Vec<usize>, deadline: Instant) -> Result<ThreadResult, String> {
+    let mut apps = Vec::with_capacity(indices.len());
+    for index in indices {
+        let socket = context.socket(zmq::REQ).map_err(|e| e.to_string())?;
+        socket.set_linger(0).map_err(|e| e.to_string())?;
+        socket
+            .connect(&config.connect)
+            .map_err(|e| format!("cannot connect to {}: {e}", config.connect))?;
+        apps.push(SimulatedApp {
+            socket,
+            index,
+            run: 0,
+            app_event_id: String::new(),
+            step: 0,
+            scale_out: 8,
+            sent_at: None,
+            sent_kind: "",
+        });
+    }
+    let mut result = ThreadResult {
+        latencies_us: Vec::new(),
+        errors: 0,
+    };
+    let drain_deadline = deadline + DRAIN;
+    loop {
+        let now = Instant::now();
+        let sending = now < deadline;
+        if !sending && (apps.iter().all(|a| a.sent_at.is_none()) || now >= drain_deadline) {
+            break;
+        }
+        if sending {
+            let time = now_ms();
+            for app in apps.iter_mut().filter(|a| a.sent_at.is_none()) {
+                let event = app.next_event(time);
+                let bytes = config.codec.encode_event(&event).map_err(|e| e.to_string())?;
+                if app.socket.send(bytes, zmq::DONTWAIT).is_ok() {
+                    app.sent_at = Some(Instant::now());
+                    app.sent_kind = event.event_type().wire_name();
+                }
+            }
+        }
+        let mut items: Vec<zmq::PollItem> = apps.iter().map(|a| a.socket.as_poll_item(zmq::POLLIN)).collect();
+        zmq::poll(&mut items, 50).map_err(|e| e.to_string())?;
+        let readable: Vec<bool> = items.iter().map(|i| i.is_readable()).collect();
+        drop(items);
+        for (app, ready) in apps.iter_mut().zip(readable) {
+            if !ready {
+                continue;
+            }
+            let Ok(reply) = app.socket.recv_bytes(zmq::DONTWAIT) else { continue };
+            if let Some(sent) = app.sent_at.take() {
+                result.latencies_us.push(sent.elapsed().as_micros() as u64);
+            }
+            match config.codec.decode_reply(&reply) {
+                Ok(r) if app.sent_kind == "APPLICATION_START" => {
+                    app.app_event_id = r.app_event_id;
+                    app.scale_out = r.recommended_scale_out.max(1);
+                }
+                Ok(r) if r.app_event_id == app.app_event_id => app.scale_out = r.recommended_scale_out.max(1),
+                _ => result.errors += 1,
+            }
+            app.advance();
+        }
+    }
+    // Requests never answered count as errors.
+    result.errors += apps.iter().filter(|a| a.sent_at.is_some()).count() as u64;
+    Ok(result)
+}

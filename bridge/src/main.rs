@@ -1,0 +1,255 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use pacer::protocol::Codec;
+use pacer_bridge::loadgen::{self, LoadConfig};
+use pacer_bridge::server::{self, ServerConfig};
+use pacer_bridge::store::Store;
+use pacer_bridge::{logger, policy, trace};
+
+#[derive(Parser)]
+#[command(name = "pacer-bridge", version, about = "Scale-out recommendations for Spark applications with runtime targets")]
+struct Cli {
+    /// Log level: error, warn, info, debug.
+    #[arg(long, global = true, default_value = "info")]
+    log_level: log::LevelFilter,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CodecArg {
+    Json,
+    Msgpack,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve recommendations (JSON and MessagePack, REQ and DEALER clients).
+    Serve {
+        /// ZeroMQ endpoint to bind; loopback unless told otherwise.
+        #[arg(long, default_value = "tcp://127.0.0.1:5555")]
+        bind: String,
+        /// SQLite database with the run history (created if missing).
+        #[arg(long, default_value = "pacer-bridge.db")]
+        db: PathBuf,
+        /// noop, fixed:N, ellis or pacer.
+        #[arg(long, default_value = "pacer")]
+        policy: String,
+        /// Larger messages are answered with an error.
+        #[arg(long, default_value_t = 1 << 20)]
+        max_message_bytes: usize,
+        /// Threads handling events (one application at a time each).
+        #[arg(long, default_value_t = 8)]
+        workers: usize,
+    },
+    /// List past and running runs.
+    Runs {
+        #[arg(long, default_value = "pacer-bridge.db")]
+        db: PathBuf,
+        /// Only this application (app name).
+        #[arg(long)]
+        app: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Write the finished runs of an application in the job-level trace format.
+    Export {
+        #[arg(long, default_value = "pacer-bridge.db")]
+        db: PathBuf,
+        /// The application (app name).
+        #[arg(long)]
+        app: String,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Load-test any bridge with simulated applications.
+    Bench {
+        #[arg(long)]
+        connect: String,
+        #[arg(long, default_value_t = 10)]
+        apps: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long, value_enum, default_value = "json")]
+        codec: CodecArg,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Client threads.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logger::init(cli.log_level);
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pacer-bridge: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Serve {
+            bind,
+            db,
+            policy,
+            max_message_bytes,
+            workers,
+        } => serve(bind, db, &policy, max_message_bytes, workers),
+        Command::Runs { db, app, format } => runs(&db, app.as_deref(), format),
+        Command::Export { db, app, output } => export(&db, &app, output),
+        Command::Bench {
+            connect,
+            apps,
+            seconds,
+            codec,
+            format,
+            threads,
+        } => bench(connect, apps, seconds, codec, format, threads),
+    }
+}
+
+fn serve(bind: String, db: PathBuf, policy: &str, max_message_bytes: usize, workers: usize) -> Result<(), String> {
+    let policy = policy::by_name(policy)?;
+    let server = server::start(ServerConfig {
+        bind,
+        db,
+        policy,
+        max_message_bytes,
+        workers,
+    })
+    .map_err(|e| e.to_string())?;
+    let stop = server.stop_flag();
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, stop.clone()).map_err(|e| format!("cannot handle signals: {e}"))?;
+    }
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    log::info!("signal received: shutting down");
+    server.wait();
+    Ok(())
+}
+
+fn open_existing(db: &PathBuf) -> Result<Store, String> {
+    if !db.exists() {
+        return Err(format!("no history database at {}", db.display()));
+    }
+    Store::open(db).map_err(|e| e.to_string())
+}
+
+fn runs(db: &PathBuf, app: Option<&str>, format: Format) -> Result<(), String> {
+    let store = open_existing(db)?;
+    let runs = store.reader().and_then(|r| r.runs(app)).map_err(|e| e.to_string())?;
+    match format {
+        Format::Json => {
+            let rows: Vec<serde_json::Value> = runs
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "app_event_id": r.app_event_id,
+                        "app_name": r.app_name,
+                        "adaptive": r.is_adaptive,
+                        "start": trace::format_timestamp(r.start_ms),
+                        "runtime_ms": r.runtime_ms(),
+                        "target_ms": r.target_runtime_ms,
+                        "met_target": r.met_target(),
+                        "scale_outs": r.scale_outs,
+                        "policy": r.policy,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+        }
+        Format::Table => {
+            println!(
+                "{:<6} {:<28} {:<23} {:>10} {:>10} {:<5} {}",
+                "ID", "APP", "START (UTC)", "RUNTIME s", "TARGET s", "MET", "SCALE-OUTS"
+            );
+            for r in &runs {
+                let runtime = r.runtime_ms().map_or("running".to_string(), |ms| format!("{:.1}", ms as f64 / 1e3));
+                let target = if r.is_adaptive { format!("{:.1}", r.target_runtime_ms as f64 / 1e3) } else { "profiling".into() };
+                let met = match r.met_target() {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "-",
+                };
+                let scale_outs: Vec<String> = r.scale_outs.iter().map(u32::to_string).collect();
+                println!(
+                    "{:<6} {:<28} {:<23} {:>10} {:>10} {:<5} {}",
+                    r.app_event_id,
+                    truncate(&r.app_name, 28),
+                    trace::format_timestamp(r.start_ms),
+                    runtime,
+                    target,
+                    met,
+                    scale_outs.join("→")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn truncate(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        s.to_string()
+    } else {
+        s.chars().take(width - 1).chain(std::iter::once('…')).collect()
+    }
+}
+
+fn export(db: &PathBuf, app: &str, output: Option<PathBuf>) -> Result<(), String> {
+    let store = open_existing(db)?;
+    let rows = store.reader().and_then(|r| r.trace_rows(app)).map_err(|e| e.to_string())?;
+    if rows.is_empty() {
+        return Err(format!("no finished runs of '{app}' in {}", db.display()));
+    }
+    let text = trace::write(&rows);
+    match output {
+        Some(path) => std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display())),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+fn bench(connect: String, apps: usize, seconds: u64, codec: CodecArg, format: Format, threads: usize) -> Result<(), String> {
+    let config = LoadConfig {
+        connect,
+        apps: apps.max(1),
+        duration: Duration::from_secs(seconds.max(1)),
+        codec: match codec {
+            CodecArg::Json => Codec::Json,
+            CodecArg::Msgpack => Codec::MessagePack,
+        },
+        threads,
+    };
+    let report = loadgen::run(&config)?;
+    match format {
+        Format::Json => println!("{}", serde_json::to_string(&report).unwrap_or_default()),
+        Format::Table => {
+            println!("apps {:>6}  messages/s {:>10.0}  p50 {:>8.3} ms  p99 {:>8.3} ms  max {:>8.3} ms  errors {}",
+                config.apps, report.messages_per_s, report.p50_ms, report.p99_ms, report.max_ms, report.errors);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! Ernest (Venkataraman et al., NSDI 2016): runtime(s) = θ0 + θ1/s + θ2·log s + θ3·s, θ ≥ 0,
+//! fitted by non-negative least squares.
+
+use super::linalg::solve;
+
+const FEATURES: usize = 4;
+
+fn features(s: f64) -> [f64; FEATURES] {
+    [1.0, 1.0 / s, s.ln(), s]
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ernest {
+    pub theta: [f64; FEATURES],
+}
+
+impl Ernest {
+    /// Exact NNLS: the optimum is the unconstrained least-squares fit on its own support, so
+    /// with four features every support (16 of them) is tried and the best feasible one kept.
+    pub fn fit(xs: &[f64], ys: &[f64]) -> Ernest {
+        let rows: Vec<[f64; FEATURES]> = xs.iter().map(|&s| features(s)).collect();
+        let mut best = Ernest { theta: [0.0; FEATURES] };
+        let mut best_residual = residual(&rows, ys, &best.theta);
+        for support in 1u32..(1 << FEATURES) {
+            let columns: Vec<usize> = (0..FEATURES).filter(|c| support & (1 << c) != 0).collect();
+            let Some(coefficients) = least_squares(&rows, ys, &columns) else {
+                continue;
+            };
+            if coefficients.iter().any(|&c| c < 0.0) {
+                continue;
+            }
+            let mut theta = [0.0; FEATURES];
+            for (&column, &c) in columns.iter().zip(&coefficients) {
+                theta[column] = c;
+            }
+            let r = residual(&rows, ys, &theta);
+            if r < best_residual - 1e-9 * best_residual.abs().max(1.0) {
+                best_residual = r;
+                best = Ernest { theta };
+            }
+        }
+        best
+    }
+
+    pub fn predict(&self, s: f64) -> f64 {
+        features(s).iter().zip(&self.theta).map(|(f, t)| f * t).sum()
+    }
+}
+
+fn least_squares(rows: &[[f64; FEATURES]], ys: &[f64], columns: &[usize]) -> Option<Vec<f64>> {
+    let n = columns.len();
+    let mut normal = vec![vec![0.0; n]; n];
+    let mut rhs = vec![0.0; n];
+    for (row, &y) in rows.iter().zip(ys) {
+        for (i, &ci) in columns.iter().enumerate() {
+            rhs[i] += row[ci] * y;
+            for (j, &cj) in columns.iter().enumerate() {
+                normal[i][j] += row[ci] * row[cj];
+            }
+        }
+    }
+    solve(normal, rhs)
+}
+
+fn residual(rows: &[[f64; FEATURES]], ys: &[f64], theta: &[f64; FEATURES]) -> f64 {
+    rows.iter()
+        .zip(ys)
+        .map(|(row, y)| {
+            let predicted: f64 = row.iter().zip(theta).map(|(f, t)| f * t).sum();
+            (predicted - y).powi(2)
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovers_known_coefficients() {
+        let truth = Ernest {
+            theta: [1_000.0, 60_000.0, 0.0, 35.0],
+        };
+        let xs: Vec<f64> = (2..=30).step_by(2).map(f64::from).collect();
+        let ys: Vec<f64> = xs.iter().map(|&s| truth.predict(s)).collect();
+        let fitted = Ernest::fit(&xs, &ys);
+        for (got, want) in fitted.theta.iter().zip(truth.theta) {
+            assert!((got - want).abs() < 1e-6 * want.max(1.0), "{:?}", fitted.theta);
+        }
+    }
+
+    #[test]
+    fn coefficients_stay_non_negative() {
+        // Runtime grows with s: an unconstrained fit would make θ1 negative.
+        let xs = [4.0, 8.0, 16.0, 32.0];
+        let ys = [100.0, 180.0, 330.0, 650.0];
+        let fitted = Ernest::fit(&xs, &ys);
+        assert!(fitted.theta.iter().all(|&t| t >= 0.0), "{:?}", fitted.theta);
+        assert!((fitted.predict(16.0) - 330.0).abs() < 40.0);
+    }
+
+    #[test]
+    fn noisy_data_fits_closely() {
+        let xs: Vec<f64> = [4.0, 4.0, 8.0, 8.0, 12.0, 16.0, 24.0, 36.0].to_vec();
+        let ys: Vec<f64> = xs
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| 2_000.0 + 90_000.0 / s + if i % 2 == 0 { 150.0 } else { -150.0 })
+            .collect();
+        let fitted = Ernest::fit(&xs, &ys);
+        assert!((fitted.predict(10.0) - 11_000.0).abs() < 400.0, "{:?}", fitted.theta);
+    }
+}

@@ -1,0 +1,334 @@
+//! Ellis (Thamsen et al., CloudCom 2017) as described in docs/ELLIS.md, and `pacer`, which
+//! starts from it.
+
+use std::collections::BTreeMap;
+
+use super::{exploration_scale_out, Decision, JobEnded, Policy, RunPlan, RunSpec};
+use crate::history::{RunRecord, ScaleOutRange};
+use crate::model::ellis_predictions;
+
+/// Earlier runs at one fixed scale-out needed before the runtime models are used.
+const MIN_MODEL_RUNS: usize = 3;
+const SLACK_UP: f64 = 1.05;
+const SLACK_DOWN: f64 = 0.85;
+const PLAN_MARGIN: f64 = 0.9;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EllisVariant {
+    /// The published algorithm, decision rules and integer predictions as in the original.
+    Original,
+    /// Pacer's policy: Ellis without integer truncation of predictions.
+    Pacer,
+}
+
+pub struct Ellis {
+    variant: EllisVariant,
+}
+
+impl Ellis {
+    pub fn new(variant: EllisVariant) -> Ellis {
+        Ellis { variant }
+    }
+}
+
+/// Predicted duration of each known job (by job id) at every scale-out of the range.
+type Predictions = BTreeMap<i64, Vec<f64>>;
+
+struct EllisPlan {
+    spec: RunSpec,
+    initial: Decision,
+    /// Present when the run is adaptive and enough history exists to re-plan.
+    predictions: Option<Predictions>,
+}
+
+impl Policy for Ellis {
+    fn name(&self) -> String {
+        match self.variant {
+            EllisVariant::Original => "ellis".into(),
+            EllisVariant::Pacer => "pacer".into(),
+        }
+    }
+
+    fn start_run(&self, run: &RunSpec, history: &[RunRecord]) -> Box<dyn RunPlan> {
+        let range = run.range;
+        if !run.is_adaptive {
+            let k = history.iter().filter(|r| !r.is_adaptive).count();
+            let s = exploration_scale_out(range, k);
+            return Box::new(EllisPlan {
+                spec: run.clone(),
+                initial: Decision::new(s, format!("profiling run {}: exploring scale-out {s}", k + 1)),
+                predictions: None,
+            });
+        }
+
+        let fixed: Vec<&RunRecord> = history.iter().filter(|r| r.is_fixed_scale_out()).collect();
+        let (initial, predictions) = if fixed.len() < MIN_MODEL_RUNS {
+            (fallback(run, &fixed), None)
+        } else {
+            let predictions = self.predict_jobs(history, range);
+            (initial_from_models(run, &predictions), Some(predictions))
+        };
+        Box::new(EllisPlan {
+            spec: run.clone(),
+            initial,
+            predictions,
+        })
+    }
+}
+
+impl Ellis {
+    fn predict_jobs(&self, history: &[RunRecord], range: ScaleOutRange) -> Predictions {
+        let mut points: BTreeMap<i64, Vec<(f64, f64)>> = BTreeMap::new();
+        for job in history.iter().flat_map(|r| &r.jobs) {
+            points
+                .entry(job.job_id)
+                .or_default()
+                .push((f64::from(job.scale_out), job.duration_ms as f64));
+        }
+        points
+            .into_iter()
+            .map(|(job_id, points)| {
+                let mut predicted = ellis_predictions(&points, range);
+                if self.variant == EllisVariant::Original {
+                    predicted.iter_mut().for_each(|p| *p = p.trunc());
+                }
+                (job_id, predicted)
+            })
+            .collect()
+    }
+}
+
+/// Fewer than three fixed-scale-out runs: the documented fallbacks.
+fn fallback(run: &RunSpec, fixed: &[&RunRecord]) -> Decision {
+    let range = run.range;
+    let half = range.midpoint();
+    match fixed.len() {
+        0 => Decision::new(range.max, "no earlier runs: maximum scale-out"),
+        1 => Decision::new(half, "one earlier run: middle of the range"),
+        _ => {
+            let slowest = fixed.iter().map(|r| r.total_job_time_ms()).max().unwrap_or(0);
+            if slowest < run.target_ms {
+                Decision::new((range.min + half) / 2, "two earlier runs, both met the target: lower quarter")
+            } else {
+                Decision::new((half + range.max) / 2, "two earlier runs, one missed the target: upper quarter")
+            }
+        }
+    }
+}
+
+fn initial_from_models(run: &RunSpec, predictions: &Predictions) -> Decision {
+    let range = run.range;
+    let totals: Vec<f64> = (0..range.len())
+        .map(|i| predictions.values().map(|p| p[i]).sum())
+        .collect();
+    let target = run.target_ms as f64;
+    match (0..range.len()).find(|&i| totals[i] < target) {
+        Some(i) => Decision::new(
+            range.at(i),
+            format!("smallest scale-out predicted to meet the target ({:.0} ms)", totals[i]),
+        ),
+        None => {
+            let i = argmin(&totals);
+            Decision::new(
+                range.at(i),
+                format!("no scale-out meets the target: fastest predicted ({:.0} ms)", totals[i]),
+            )
+        }
+    }
+}
+
+fn argmin(values: &[f64]) -> usize {
+    (0..values.len())
+        .min_by(|&a, &b| values[a].total_cmp(&values[b]))
+        .unwrap_or(0)
+}
+
+impl RunPlan for EllisPlan {
+    fn initial(&self) -> Decision {
+        self.initial.clone()
+    }
+
+    fn after_job(&mut self, ended: &JobEnded<'_>) -> Option<Decision> {
+        let predictions = self.predictions.as_ref()?;
+        let range = self.spec.range;
+        let upcoming: Vec<&Vec<f64>> = predictions.range(ended.job_id + 1..).map(|(_, p)| p).collect();
+        if upcoming.len() <= 1 {
+            return None;
+        }
+        let current = range.index(ended.current_scale_out);
+        let elapsed = (ended.end_ms - self.spec.start_ms) as f64;
+        let remaining = self.spec.target_ms as f64 - elapsed - upcoming[0][current];
+        let future: Vec<f64> = (0..range.len())
+            .map(|i| upcoming[1..].iter().map(|p| p[i]).sum())
+            .collect();
+        let choose = || {
+            (0..range.len())
+                .find(|&i| future[i] < remaining * PLAN_MARGIN)
+                .unwrap_or_else(|| argmin(&future))
+        };
+        if future[current] > remaining * SLACK_UP {
+            let next = choose();
+            (next != current).then(|| {
+                Decision::new(
+                    range.at(next),
+                    format!(
+                        "behind: {:.0} ms predicted for the remaining jobs, {:.0} ms left",
+                        future[current], remaining
+                    ),
+                )
+            })
+        } else if future[current] < remaining * SLACK_DOWN {
+            let next = choose();
+            (next < current).then(|| {
+                Decision::new(
+                    range.at(next),
+                    format!(
+                        "ahead: {:.0} ms predicted for the remaining jobs, {:.0} ms left",
+                        future[current], remaining
+                    ),
+                )
+            })
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::JobRecord;
+
+    fn spec(is_adaptive: bool, target_ms: i64) -> RunSpec {
+        RunSpec {
+            app_name: "app".into(),
+            is_adaptive,
+            target_ms,
+            range: ScaleOutRange::new(4, 36),
+            start_ms: 0,
+        }
+    }
+
+    /// A run whose jobs follow `duration(job, s)` at a fixed scale-out `s`.
+    fn run(id: usize, s: u32, jobs: i64, duration: impl Fn(i64, f64) -> f64) -> RunRecord {
+        let jobs: Vec<JobRecord> = (0..jobs)
+            .map(|j| JobRecord {
+                job_id: j,
+                scale_out: s,
+                duration_ms: duration(j, f64::from(s)) as i64,
+            })
+            .collect();
+        RunRecord {
+            app_event_id: id.to_string(),
+            is_adaptive: false,
+            start_ms: 0,
+            runtime_ms: jobs.iter().map(|j| j.duration_ms).sum(),
+            target_ms: 0,
+            jobs,
+        }
+    }
+
+    /// Ten jobs of 60 s · 8 / s each: 10 jobs at 8 executors take 600 s.
+    fn synthetic(job: i64, s: f64) -> f64 {
+        let _ = job;
+        60_000.0 * 8.0 / s
+    }
+
+    fn history(scale_outs: &[u32]) -> Vec<RunRecord> {
+        scale_outs
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| run(i, s, 10, synthetic))
+            .collect()
+    }
+
+    #[test]
+    fn profiling_runs_explore() {
+        let policy = Ellis::new(EllisVariant::Original);
+        let first = policy.start_run(&spec(false, 0), &[]).initial();
+        let second = policy.start_run(&spec(false, 0), &history(&[4])).initial();
+        assert_eq!((first.scale_out, second.scale_out), (4, 36));
+    }
+
+    #[test]
+    fn fallbacks_without_enough_history() {
+        let policy = Ellis::new(EllisVariant::Original);
+        let s = |h: &[RunRecord], target| policy.start_run(&spec(true, target), h).initial().scale_out;
+        assert_eq!(s(&[], 1_000), 36);
+        assert_eq!(s(&history(&[8]), 1_000), 20);
+        // Two runs at 8 and 16 executors: 600 s and 300 s.
+        assert_eq!(s(&history(&[8, 16]), 700_000), (4 + 20) / 2, "slowest met the target");
+        assert_eq!(s(&history(&[8, 16]), 500_000), (20 + 36) / 2, "slowest missed it");
+    }
+
+    #[test]
+    fn initial_scale_out_is_the_smallest_meeting_the_target() {
+        let policy = Ellis::new(EllisVariant::Pacer);
+        let h = history(&[4, 8, 12, 16, 24, 36]);
+        // Total = 4_800_000 / s ms: meeting 390 s needs s > 12.3.
+        let decision = policy.start_run(&spec(true, 390_000), &h).initial();
+        assert_eq!(decision.scale_out, 13, "{decision:?}");
+        let impossible = policy.start_run(&spec(true, 10_000), &h).initial();
+        assert_eq!(impossible.scale_out, 36, "fastest when the target cannot be met");
+    }
+
+    #[test]
+    fn replans_up_when_behind_and_down_when_ahead() {
+        let policy = Ellis::new(EllisVariant::Original);
+        let h = history(&[4, 8, 12, 16, 24, 36]);
+        let mut plan = policy.start_run(&spec(true, 400_000), &h);
+        let jobs = [JobRecord {
+            job_id: 0,
+            scale_out: 13,
+            duration_ms: 0,
+        }];
+        // Job 0 took far longer than predicted: 200 s gone, 9 jobs left.
+        let behind = JobEnded {
+            job_id: 0,
+            end_ms: 200_000,
+            current_scale_out: 13,
+            jobs_done: &jobs,
+        };
+        let up = plan.after_job(&behind).expect("scale up");
+        // rem = 400 − 200 − 36.9 = 163.1 s; future(s) = 8 · 480 000 / s < 0.9 · rem → s ≥ 27.
+        assert_eq!(up.scale_out, 27, "{up:?}");
+        // Far ahead: 9 jobs left and almost all the time available: scale down.
+        let ahead = JobEnded {
+            job_id: 0,
+            end_ms: 1_000,
+            current_scale_out: 36,
+            jobs_done: &jobs,
+        };
+        let down = plan.after_job(&ahead).expect("scale down");
+        assert!(down.scale_out < 36, "{down:?}");
+        // On track: keep.
+        let on_track = JobEnded {
+            job_id: 0,
+            end_ms: 36_900,
+            current_scale_out: 13,
+            jobs_done: &jobs,
+        };
+        assert_eq!(plan.after_job(&on_track), None);
+        // At most one job left: keep.
+        let late = JobEnded {
+            job_id: 8,
+            end_ms: 390_000,
+            current_scale_out: 13,
+            jobs_done: &jobs,
+        };
+        assert_eq!(plan.after_job(&late), None);
+    }
+
+    #[test]
+    fn profiling_runs_never_replan() {
+        let policy = Ellis::new(EllisVariant::Original);
+        let mut plan = policy.start_run(&spec(false, 0), &history(&[4, 8, 12]));
+        let ended = JobEnded {
+            job_id: 0,
+            end_ms: 1_000_000,
+            current_scale_out: 12,
+            jobs_done: &[],
+        };
+        assert_eq!(plan.after_job(&ended), None);
+    }
+}

@@ -1,0 +1,102 @@
+//! Scale-out policies. The live bridge and the replay tool drive them through the same trait
+//! and the same event sequence: `start_run` at APPLICATION_START, `after_job` at every JOB_END.
+
+mod ellis;
+mod exploration;
+mod fixed;
+mod noop;
+
+use std::sync::Arc;
+
+pub use ellis::{Ellis, EllisVariant};
+pub use exploration::exploration_scale_out;
+pub use fixed::Fixed;
+pub use noop::Noop;
+
+use crate::history::{JobRecord, RunRecord, ScaleOutRange};
+
+/// What a policy knows about a run when it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSpec {
+    pub app_name: String,
+    /// False for a profiling run: explore, do not chase a target.
+    pub is_adaptive: bool,
+    pub target_ms: i64,
+    pub range: ScaleOutRange,
+    /// APPLICATION_START's time, epoch ms.
+    pub start_ms: i64,
+}
+
+/// A recommendation and why it was made (stored with every recommendation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub scale_out: u32,
+    pub reason: String,
+}
+
+impl Decision {
+    pub fn new(scale_out: u32, reason: impl Into<String>) -> Decision {
+        Decision {
+            scale_out,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A run's state when one of its jobs has ended.
+#[derive(Debug, Clone, Copy)]
+pub struct JobEnded<'a> {
+    pub job_id: i64,
+    pub end_ms: i64,
+    /// The scale-out in force (the last one recommended).
+    pub current_scale_out: u32,
+    /// The run's finished jobs so far, this one included.
+    pub jobs_done: &'a [JobRecord],
+}
+
+pub trait Policy: Send + Sync {
+    fn name(&self) -> String;
+
+    /// Plans a run from the earlier runs of the same application, oldest first.
+    fn start_run(&self, run: &RunSpec, history: &[RunRecord]) -> Box<dyn RunPlan>;
+}
+
+/// The policy's state for one run.
+pub trait RunPlan: Send {
+    /// The scale-out to start with (the APPLICATION_START reply).
+    fn initial(&self) -> Decision;
+
+    /// A new scale-out after a job, or None to keep the current one.
+    fn after_job(&mut self, ended: &JobEnded<'_>) -> Option<Decision>;
+}
+
+/// Policies by their `--policy` name: `noop`, `fixed:N`, `ellis`, `pacer`.
+pub fn by_name(name: &str) -> Result<Arc<dyn Policy>, String> {
+    let name = name.trim();
+    if let Some(n) = name.strip_prefix("fixed:") {
+        let n: u32 = n
+            .parse()
+            .map_err(|_| format!("policy 'fixed:N' needs a positive integer N, got '{n}'"))?;
+        return Ok(Arc::new(Fixed(n)));
+    }
+    match name {
+        "noop" => Ok(Arc::new(Noop)),
+        "ellis" => Ok(Arc::new(Ellis::new(EllisVariant::Original))),
+        "pacer" => Ok(Arc::new(Ellis::new(EllisVariant::Pacer))),
+        other => Err(format!("unknown policy '{other}'; expected noop, fixed:N, ellis or pacer")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_by_name() {
+        for name in ["noop", "fixed:4", "ellis", "pacer"] {
+            assert!(by_name(name).is_ok(), "{name}");
+        }
+        assert!(by_name("fixed:x").err().unwrap().contains("fixed:N"));
+        assert!(by_name("magic").err().unwrap().contains("unknown policy 'magic'"));
+    }
+}

@@ -1,0 +1,358 @@
+//! `pacer-bridge serve`: a ROUTER socket for many applications at once.
+//!
+//! The socket thread only receives, decodes and routes; workers handle events (policy and
+//! store work) one application at a time each, and hand replies back over an inproc socket.
+
+mod dispatch;
+mod history_cache;
+mod service;
+pub mod wire;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use pacer::protocol::{Codec, Event, EventType};
+
+use crate::policy::Policy;
+use crate::store::{Store, StoreError};
+use dispatch::Dispatcher;
+use service::Service;
+use wire::{decode, encode_reply, error_reply, Decoded};
+
+/// How long shutdown waits for requests already received to be answered.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+const POLL: Duration = Duration::from_millis(100);
+/// Messages taken from a socket per wake-up before looking at the other one.
+const BURST: usize = 256;
+const STATS_EVERY: Duration = Duration::from_secs(60);
+
+pub struct ServerConfig {
+    /// ZeroMQ endpoint to bind, e.g. `tcp://127.0.0.1:5555` (`tcp://127.0.0.1:*` picks a port).
+    pub bind: String,
+    pub db: PathBuf,
+    pub policy: Arc<dyn Policy>,
+    pub max_message_bytes: usize,
+    pub workers: usize,
+}
+
+/// What the server has seen, for logs and tests.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub received: AtomicU64,
+    pub replied: AtomicU64,
+    pub bad_messages: AtomicU64,
+    pub answered_bad_messages: AtomicU64,
+    pub unknown_app: AtomicU64,
+    pub too_large: AtomicU64,
+    pub by_type: [AtomicU64; 4],
+}
+
+impl Counters {
+    pub fn summary(&self) -> String {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        format!(
+            "received {}, replied {}, bad {} ({} answered with their own scale-out, {} too large), unknown app {}",
+            load(&self.received),
+            load(&self.replied),
+            load(&self.bad_messages),
+            load(&self.answered_bad_messages),
+            load(&self.too_large),
+            load(&self.unknown_app)
+        )
+    }
+}
+
+#[derive(Debug)]
+pub enum ServeError {
+    Bind(String),
+    Store(StoreError),
+    Zmq(String),
+}
+
+impl std::fmt::Display for ServeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServeError::Bind(e) => write!(f, "{e}"),
+            ServeError::Store(e) => write!(f, "history store: {e}"),
+            ServeError::Zmq(e) => write!(f, "ZeroMQ: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ServeError {}
+
+impl From<zmq::Error> for ServeError {
+    fn from(e: zmq::Error) -> Self {
+        ServeError::Zmq(e.to_string())
+    }
+}
+
+/// A running server; `stop` (or the stop flag) shuts it down cleanly.
+pub struct RunningServer {
+    endpoint: String,
+    stop: Arc<AtomicBool>,
+    counters: Arc<Counters>,
+    service: Arc<Service>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// The bound endpoint, with the port resolved.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    pub fn live_runs(&self) -> usize {
+        self.service.live_runs()
+    }
+
+    pub fn cached_applications(&self) -> usize {
+        self.service.cached_applications()
+    }
+
+    /// The flag that stops the server (for signal handlers).
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        self.stop.clone()
+    }
+
+    /// Blocks until the server has stopped (after the stop flag was set).
+    pub fn wait(mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
+    /// Answers what was received, commits the history, stops.
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.wait();
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+struct Request {
+    envelope: Vec<Vec<u8>>,
+    codec: Codec,
+    event: Event,
+}
+
+static INSTANCE: AtomicU64 = AtomicU64::new(0);
+
+pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
+    let store = Arc::new(Store::open(&config.db).map_err(ServeError::Store)?);
+    let first_id = store.reader().and_then(|r| r.max_app_event_id()).map_err(ServeError::Store)? + 1;
+    let counters = Arc::new(Counters::default());
+    let service = Arc::new(Service::new(config.policy.clone(), store.clone(), first_id, counters.clone()));
+
+    let context = zmq::Context::new();
+    let router = context.socket(zmq::ROUTER)?;
+    // Replies already queued get a moment to leave at shutdown.
+    router.set_linger(1_000)?;
+    // Far beyond the answered limit: the connection is dropped rather than memory exhausted.
+    router.set_maxmsgsize((config.max_message_bytes.saturating_mul(16)).min(i64::MAX as usize) as i64)?;
+    router
+        .bind(&config.bind)
+        .map_err(|e| ServeError::Bind(format!("cannot bind {}: {e}", config.bind)))?;
+    let endpoint = router
+        .get_last_endpoint()?
+        .unwrap_or_else(|_| config.bind.clone());
+    let replies_endpoint = format!("inproc://pacer-replies-{}", INSTANCE.fetch_add(1, Ordering::Relaxed));
+    let replies = context.socket(zmq::PULL)?;
+    replies.bind(&replies_endpoint)?;
+
+    let dispatcher: Arc<Dispatcher<Request>> = Arc::new(Dispatcher::default());
+    let mut workers = Vec::new();
+    for i in 0..config.workers.max(1) {
+        let reader = store.reader().map_err(ServeError::Store)?;
+        let push = context.socket(zmq::PUSH)?;
+        push.connect(&replies_endpoint)?;
+        let (dispatcher, service, counters) = (dispatcher.clone(), service.clone(), counters.clone());
+        let worker = std::thread::Builder::new()
+            .name(format!("bridge-worker-{i}"))
+            .spawn(move || {
+                while let Some((key, request)) = dispatcher.take() {
+                    let codec = request.codec;
+                    let reply = service.handle(request.event, &reader);
+                    let mut frames = request.envelope;
+                    frames.push(encode_reply(codec, &reply));
+                    if push.send_multipart(frames, 0).is_ok() {
+                        counters.replied.fetch_add(1, Ordering::Relaxed);
+                    }
+                    dispatcher.done(&key);
+                }
+            })
+            .map_err(|e| ServeError::Zmq(format!("cannot start a worker: {e}")))?;
+        workers.push(worker);
+    }
+
+    log::info!(
+        "serving on {endpoint} with policy {}, history in {}, {} workers",
+        config.policy.name(),
+        config.db.display(),
+        workers.len()
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let socket_loop = SocketLoop {
+        router,
+        replies,
+        dispatcher,
+        counters: counters.clone(),
+        max_message_bytes: config.max_message_bytes,
+        stop: stop.clone(),
+        start_keys: 0,
+    };
+    let thread = std::thread::Builder::new()
+        .name("bridge-socket".into())
+        .spawn(move || {
+            socket_loop.run(workers);
+            store.close();
+            drop(context);
+        })
+        .map_err(|e| ServeError::Zmq(format!("cannot start the socket thread: {e}")))?;
+    Ok(RunningServer {
+        endpoint,
+        stop,
+        counters,
+        service,
+        thread: Some(thread),
+    })
+}
+
+struct SocketLoop {
+    router: zmq::Socket,
+    replies: zmq::Socket,
+    dispatcher: Arc<Dispatcher<Request>>,
+    counters: Arc<Counters>,
+    max_message_bytes: usize,
+    stop: Arc<AtomicBool>,
+    start_keys: u64,
+}
+
+impl SocketLoop {
+    fn run(mut self, workers: Vec<JoinHandle<()>>) {
+        let mut last_stats = Instant::now();
+        while !self.stop.load(Ordering::SeqCst) {
+            let mut items = [self.router.as_poll_item(zmq::POLLIN), self.replies.as_poll_item(zmq::POLLIN)];
+            if let Err(e) = zmq::poll(&mut items, POLL.as_millis() as i64) {
+                if e != zmq::Error::EINTR {
+                    log::error!("poll failed: {e}");
+                }
+                continue;
+            }
+            let (requests_ready, replies_ready) = (items[0].is_readable(), items[1].is_readable());
+            if replies_ready {
+                self.forward_replies();
+            }
+            if requests_ready {
+                self.take_requests();
+            }
+            if last_stats.elapsed() >= STATS_EVERY {
+                log::info!("{}", self.counters.summary());
+                last_stats = Instant::now();
+            }
+        }
+        // Clean shutdown: answer everything already received, then stop the workers.
+        log::info!("stopping: answering {} requests in progress", self.dispatcher.in_flight());
+        let deadline = Instant::now() + DRAIN_TIMEOUT;
+        while self.dispatcher.in_flight() > 0 && Instant::now() < deadline {
+            self.dispatcher.wait_idle(Duration::from_millis(20));
+            self.forward_replies();
+        }
+        self.dispatcher.close();
+        for worker in workers {
+            let _ = worker.join();
+        }
+        self.forward_replies();
+        log::info!("stopped; {}", self.counters.summary());
+    }
+
+    fn forward_replies(&self) {
+        while let Ok(frames) = self.replies.recv_multipart(zmq::DONTWAIT) {
+            if let Err(e) = self.router.send_multipart(frames, zmq::DONTWAIT) {
+                log::debug!("a reply could not be sent (client gone?): {e}");
+            }
+        }
+    }
+
+    fn take_requests(&mut self) {
+        for _ in 0..BURST {
+            match self.router.recv_multipart(zmq::DONTWAIT) {
+                Ok(frames) => self.route(frames),
+                Err(zmq::Error::EAGAIN) => return,
+                Err(e) => {
+                    log::warn!("receive failed: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn route(&mut self, mut frames: Vec<Vec<u8>>) {
+        self.counters.received.fetch_add(1, Ordering::Relaxed);
+        // [identity, (empty delimiter from REQ peers,) body]: everything before the body is
+        // the envelope the reply must carry back.
+        let body = frames.pop().unwrap_or_default();
+        if frames.is_empty() {
+            return;
+        }
+        match decode(&body, self.max_message_bytes) {
+            Decoded::Event(codec, event) => {
+                let kind = event.event_type();
+                self.counters.by_type[kind as usize].fetch_add(1, Ordering::Relaxed);
+                let key = match event.app_event_id() {
+                    Some(id) => id.to_string(),
+                    None => {
+                        self.start_keys += 1;
+                        format!("{}#{}", EventType::ApplicationStart.wire_name(), self.start_keys)
+                    }
+                };
+                self.dispatcher.push(
+                    key,
+                    Request {
+                        envelope: frames,
+                        codec,
+                        event,
+                    },
+                );
+            }
+            Decoded::Bad {
+                codec,
+                problem,
+                fallback,
+            } => {
+                let n = self.counters.bad_messages.fetch_add(1, Ordering::Relaxed);
+                if matches!(problem, wire::Problem::TooLarge { .. }) {
+                    self.counters.too_large.fetch_add(1, Ordering::Relaxed);
+                }
+                if n < 10 || n.is_power_of_two() {
+                    log::warn!("bad message ({}; {} so far): {problem}", problem.kind(), n + 1);
+                }
+                let reply = match &fallback {
+                    Some(reply) => {
+                        self.counters.answered_bad_messages.fetch_add(1, Ordering::Relaxed);
+                        encode_reply(codec, reply)
+                    }
+                    None => error_reply(codec, &problem),
+                };
+                frames.push(reply);
+                let _ = self.router.send_multipart(frames, zmq::DONTWAIT);
+                self.counters.replied.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
