@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use pacer::protocol::{
-    AppSpecs, ApplicationEnd, ApplicationStart, Codec, EnvironmentSpecs, Event, JobEnd, JobStart, ResourceSpecs, Stage,
-    StageMetrics,
+    AppSpecs, ApplicationEnd, ApplicationStart, Codec, EnvironmentSpecs, Event, JobEnd, JobStart,
+    ResourceSpecs, Stage, StageMetrics,
 };
 use serde::Serialize;
 
@@ -182,9 +182,18 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, String> {
                 scope.spawn(move || drive(&context, config, indices, deadline))
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("a load thread panicked".into()))).collect()
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a load thread panicked".into()))
+            })
+            .collect()
     });
-    let elapsed = started.elapsed().as_secs_f64().max(config.duration.as_secs_f64());
+    let elapsed = started
+        .elapsed()
+        .as_secs_f64()
+        .max(config.duration.as_secs_f64());
     let mut latencies = Vec::new();
     let mut errors = 0;
     for result in results {
@@ -209,7 +218,12 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, String> {
     })
 }
 
-fn drive(context: &zmq::Context, config: &LoadConfig, indices: Vec<usize>, deadline: Instant) -> Result<ThreadResult, String> {
+fn drive(
+    context: &zmq::Context,
+    config: &LoadConfig,
+    indices: Vec<usize>,
+    deadline: Instant,
+) -> Result<ThreadResult, String> {
     let mut apps = Vec::with_capacity(indices.len());
     for index in indices {
         let socket = context.socket(zmq::REQ).map_err(|e| e.to_string())?;
@@ -243,14 +257,20 @@ fn drive(context: &zmq::Context, config: &LoadConfig, indices: Vec<usize>, deadl
             let time = now_ms();
             for app in apps.iter_mut().filter(|a| a.sent_at.is_none()) {
                 let event = app.next_event(time);
-                let bytes = config.codec.encode_event(&event).map_err(|e| e.to_string())?;
+                let bytes = config
+                    .codec
+                    .encode_event(&event)
+                    .map_err(|e| e.to_string())?;
                 if app.socket.send(bytes, zmq::DONTWAIT).is_ok() {
                     app.sent_at = Some(Instant::now());
                     app.sent_kind = event.event_type().wire_name();
                 }
             }
         }
-        let mut items: Vec<zmq::PollItem> = apps.iter().map(|a| a.socket.as_poll_item(zmq::POLLIN)).collect();
+        let mut items: Vec<zmq::PollItem> = apps
+            .iter()
+            .map(|a| a.socket.as_poll_item(zmq::POLLIN))
+            .collect();
         zmq::poll(&mut items, 50).map_err(|e| e.to_string())?;
         let readable: Vec<bool> = items.iter().map(|i| i.is_readable()).collect();
         drop(items);
@@ -258,7 +278,9 @@ fn drive(context: &zmq::Context, config: &LoadConfig, indices: Vec<usize>, deadl
             if !ready {
                 continue;
             }
-            let Ok(reply) = app.socket.recv_bytes(zmq::DONTWAIT) else { continue };
+            let Ok(reply) = app.socket.recv_bytes(zmq::DONTWAIT) else {
+                continue;
+            };
             if let Some(sent) = app.sent_at.take() {
                 result.latencies_us.push(sent.elapsed().as_micros() as u64);
             }
@@ -267,7 +289,9 @@ fn drive(context: &zmq::Context, config: &LoadConfig, indices: Vec<usize>, deadl
                     app.app_event_id = r.app_event_id;
                     app.scale_out = r.recommended_scale_out.max(1);
                 }
-                Ok(r) if r.app_event_id == app.app_event_id => app.scale_out = r.recommended_scale_out.max(1),
+                Ok(r) if r.app_event_id == app.app_event_id => {
+                    app.scale_out = r.recommended_scale_out.max(1)
+                }
                 _ => result.errors += 1,
             }
             app.advance();

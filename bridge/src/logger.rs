@@ -16,7 +16,12 @@ impl Log for StderrLogger {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as i64);
-            eprintln!("{} {:<5} {}", crate::trace::format_timestamp(now), record.level(), record.args());
+            eprintln!(
+                "{} {:<5} {}",
+                crate::trace::format_timestamp(now),
+                record.level(),
+                record.args()
+            );
         }
     }
 

@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -12,7 +12,11 @@ use pacer_bridge::store::Store;
 use pacer_bridge::{logger, policy, trace};
 
 #[derive(Parser)]
-#[command(name = "pacer-bridge", version, about = "Scale-out recommendations for Spark applications with runtime targets")]
+#[command(
+    name = "pacer-bridge",
+    version,
+    about = "Scale-out recommendations for Spark applications with runtime targets"
+)]
 struct Cli {
     /// Log level: error, warn, info, debug.
     #[arg(long, global = true, default_value = "info")]
@@ -126,7 +130,13 @@ fn run(command: Command) -> Result<(), String> {
     }
 }
 
-fn serve(bind: String, db: PathBuf, policy: &str, max_message_bytes: usize, workers: usize) -> Result<(), String> {
+fn serve(
+    bind: String,
+    db: PathBuf,
+    policy: &str,
+    max_message_bytes: usize,
+    workers: usize,
+) -> Result<(), String> {
     let policy = policy::by_name(policy)?;
     let server = server::start(ServerConfig {
         bind,
@@ -138,7 +148,8 @@ fn serve(bind: String, db: PathBuf, policy: &str, max_message_bytes: usize, work
     .map_err(|e| e.to_string())?;
     let stop = server.stop_flag();
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, stop.clone()).map_err(|e| format!("cannot handle signals: {e}"))?;
+        signal_hook::flag::register(signal, stop.clone())
+            .map_err(|e| format!("cannot handle signals: {e}"))?;
     }
     while !stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(100));
@@ -148,16 +159,19 @@ fn serve(bind: String, db: PathBuf, policy: &str, max_message_bytes: usize, work
     Ok(())
 }
 
-fn open_existing(db: &PathBuf) -> Result<Store, String> {
+fn open_existing(db: &Path) -> Result<Store, String> {
     if !db.exists() {
         return Err(format!("no history database at {}", db.display()));
     }
     Store::open(db).map_err(|e| e.to_string())
 }
 
-fn runs(db: &PathBuf, app: Option<&str>, format: Format) -> Result<(), String> {
+fn runs(db: &Path, app: Option<&str>, format: Format) -> Result<(), String> {
     let store = open_existing(db)?;
-    let runs = store.reader().and_then(|r| r.runs(app)).map_err(|e| e.to_string())?;
+    let runs = store
+        .reader()
+        .and_then(|r| r.runs(app))
+        .map_err(|e| e.to_string())?;
     match format {
         Format::Json => {
             let rows: Vec<serde_json::Value> = runs
@@ -176,16 +190,25 @@ fn runs(db: &PathBuf, app: Option<&str>, format: Format) -> Result<(), String> {
                     })
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&rows).unwrap_or_default()
+            );
         }
         Format::Table => {
             println!(
-                "{:<6} {:<28} {:<23} {:>10} {:>10} {:<5} {}",
-                "ID", "APP", "START (UTC)", "RUNTIME s", "TARGET s", "MET", "SCALE-OUTS"
+                "{:<6} {:<28} {:<23} {:>10} {:>10} {:<5} SCALE-OUTS",
+                "ID", "APP", "START (UTC)", "RUNTIME s", "TARGET s", "MET"
             );
             for r in &runs {
-                let runtime = r.runtime_ms().map_or("running".to_string(), |ms| format!("{:.1}", ms as f64 / 1e3));
-                let target = if r.is_adaptive { format!("{:.1}", r.target_runtime_ms as f64 / 1e3) } else { "profiling".into() };
+                let runtime = r.runtime_ms().map_or("running".to_string(), |ms| {
+                    format!("{:.1}", ms as f64 / 1e3)
+                });
+                let target = if r.is_adaptive {
+                    format!("{:.1}", r.target_runtime_ms as f64 / 1e3)
+                } else {
+                    "profiling".into()
+                };
                 let met = match r.met_target() {
                     Some(true) => "yes",
                     Some(false) => "no",
@@ -212,19 +235,27 @@ fn truncate(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
         s.to_string()
     } else {
-        s.chars().take(width - 1).chain(std::iter::once('…')).collect()
+        s.chars()
+            .take(width - 1)
+            .chain(std::iter::once('…'))
+            .collect()
     }
 }
 
-fn export(db: &PathBuf, app: &str, output: Option<PathBuf>) -> Result<(), String> {
+fn export(db: &Path, app: &str, output: Option<PathBuf>) -> Result<(), String> {
     let store = open_existing(db)?;
-    let rows = store.reader().and_then(|r| r.trace_rows(app)).map_err(|e| e.to_string())?;
+    let rows = store
+        .reader()
+        .and_then(|r| r.trace_rows(app))
+        .map_err(|e| e.to_string())?;
     if rows.is_empty() {
         return Err(format!("no finished runs of '{app}' in {}", db.display()));
     }
     let text = trace::write(&rows);
     match output {
-        Some(path) => std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display())),
+        Some(path) => {
+            std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        }
         None => {
             print!("{text}");
             Ok(())
@@ -232,7 +263,14 @@ fn export(db: &PathBuf, app: &str, output: Option<PathBuf>) -> Result<(), String
     }
 }
 
-fn bench(connect: String, apps: usize, seconds: u64, codec: CodecArg, format: Format, threads: usize) -> Result<(), String> {
+fn bench(
+    connect: String,
+    apps: usize,
+    seconds: u64,
+    codec: CodecArg,
+    format: Format,
+    threads: usize,
+) -> Result<(), String> {
     let config = LoadConfig {
         connect,
         apps: apps.max(1),

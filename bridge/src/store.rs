@@ -168,7 +168,8 @@ pub struct Store {
 }
 
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path).map_err(|e| StoreError(format!("cannot open {}: {e}", path.display())))?;
+    let conn = Connection::open(path)
+        .map_err(|e| StoreError(format!("cannot open {}: {e}", path.display())))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     // WAL: readers never block the writer. NORMAL: a commit survives the process being killed
     // (it is in the WAL file); only a power loss can take the last commits.
@@ -248,7 +249,11 @@ fn write_loop(mut conn: Connection, receiver: Receiver<Write>) {
     }
 }
 
-fn apply(conn: &mut Connection, batch: Vec<Write>, acks: &mut Vec<SyncSender<()>>) -> rusqlite::Result<()> {
+fn apply(
+    conn: &mut Connection,
+    batch: Vec<Write>,
+    acks: &mut Vec<SyncSender<()>>,
+) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     for write in batch {
         match write {
@@ -387,7 +392,10 @@ impl RunSummary {
 
     /// None while running or for profiling runs (no target).
     pub fn met_target(&self) -> Option<bool> {
-        match (self.runtime_ms(), self.is_adaptive && self.target_runtime_ms > 0) {
+        match (
+            self.runtime_ms(),
+            self.is_adaptive && self.target_runtime_ms > 0,
+        ) {
             (Some(runtime), true) => Some(runtime <= self.target_runtime_ms),
             _ => None,
         }
@@ -434,14 +442,20 @@ fn job_scale_out(start: Option<i64>, end: Option<i64>) -> Option<u32> {
 impl Reader {
     /// The highest numeric app_event_id issued so far (0 when none).
     pub fn max_app_event_id(&self) -> Result<u64, StoreError> {
-        let max: Option<i64> = self
-            .conn
-            .query_row("SELECT MAX(CAST(app_event_id AS INTEGER)) FROM applications", [], |r| r.get(0))?;
+        let max: Option<i64> = self.conn.query_row(
+            "SELECT MAX(CAST(app_event_id AS INTEGER)) FROM applications",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(max.unwrap_or(0).max(0) as u64)
     }
 
     /// Finished runs of an application, oldest first, at most the `limit` most recent ones.
-    pub fn finished_runs(&self, app_name: &str, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+    pub fn finished_runs(
+        &self,
+        app_name: &str,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, StoreError> {
         let mut apps = self.conn.prepare_cached(
             "SELECT app_event_id, is_adaptive, start_ms, end_ms, target_runtime_ms FROM applications
              WHERE app_name = ?1 AND end_ms IS NOT NULL ORDER BY start_ms DESC, app_event_id DESC LIMIT ?2",
@@ -476,13 +490,17 @@ impl Reader {
             let job_id: i64 = r.get(0)?;
             let start: i64 = r.get(1)?;
             let end: i64 = r.get(2)?;
-            Ok(job_scale_out(r.get(3)?, r.get(4)?).map(|scale_out| JobRecord {
-                job_id,
-                scale_out,
-                duration_ms: end - start,
-            }))
+            Ok(
+                job_scale_out(r.get(3)?, r.get(4)?).map(|scale_out| JobRecord {
+                    job_id,
+                    scale_out,
+                    duration_ms: end - start,
+                }),
+            )
         })?;
-        Ok(rows.filter_map(|r| r.transpose()).collect::<Result<_, _>>()?)
+        Ok(rows
+            .filter_map(|r| r.transpose())
+            .collect::<Result<_, _>>()?)
     }
 
     /// A run that started and has not ended, for continuing it after a restart.
@@ -528,7 +546,13 @@ impl Reader {
              WHERE app_event_id = ?1 AND start_ms IS NOT NULL AND end_ms IS NULL ORDER BY job_id",
         )?;
         let open_jobs = open
-            .query_map(params![app_event_id], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, Option<i64>>(2)?.unwrap_or(0))))?
+            .query_map(params![app_event_id], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get::<_, Option<i64>>(2)?.unwrap_or(0),
+                ))
+            })?
             .collect::<Result<_, _>>()?;
         let current: Option<u32> = self
             .conn
@@ -607,9 +631,16 @@ impl Reader {
     /// Row counts per table, for tests and the soak check.
     pub fn counts(&self) -> Result<(i64, i64, i64, i64), StoreError> {
         let count = |table: &str| -> Result<i64, StoreError> {
-            Ok(self.conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?)
+            Ok(self
+                .conn
+                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?)
         };
-        Ok((count("applications")?, count("jobs")?, count("stages")?, count("recommendations")?))
+        Ok((
+            count("applications")?,
+            count("jobs")?,
+            count("stages")?,
+            count("recommendations")?,
+        ))
     }
 }
 

@@ -66,7 +66,10 @@ pub fn parse(text: &str) -> Result<Vec<TraceRun>, String> {
         }
         let fields: Vec<&str> = line.split('|').collect();
         if fields.len() != 10 {
-            return Err(format!("line {line_no}: expected 10 '|'-separated fields, found {}", fields.len()));
+            return Err(format!(
+                "line {line_no}: expected 10 '|'-separated fields, found {}",
+                fields.len()
+            ));
         }
         let int = |i: usize, name: &str| -> Result<i64, String> {
             fields[i]
@@ -75,7 +78,8 @@ pub fn parse(text: &str) -> Result<Vec<TraceRun>, String> {
                 .map_err(|_| format!("line {line_no}: {name} '{}' is not an integer", fields[i]))
         };
         let time = |i: usize, name: &str| -> Result<i64, String> {
-            parse_timestamp(fields[i].trim()).ok_or_else(|| format!("line {line_no}: {name} '{}' is not a timestamp", fields[i]))
+            parse_timestamp(fields[i].trim())
+                .ok_or_else(|| format!("line {line_no}: {name} '{}' is not a timestamp", fields[i]))
         };
         let app_event_id = int(4, "APP_EVENT_ID")?;
         let job = TraceJob {
@@ -83,7 +87,8 @@ pub fn parse(text: &str) -> Result<Vec<TraceRun>, String> {
             start_ms: time(6, "job STARTED_AT")?,
             end_ms: time(7, "job FINISHED_AT")?,
             duration_ms: int(8, "DURATION_MS")?,
-            scale_out: u32::try_from(int(9, "SCALE_OUT")?).map_err(|_| format!("line {line_no}: SCALE_OUT is negative"))?,
+            scale_out: u32::try_from(int(9, "SCALE_OUT")?)
+                .map_err(|_| format!("line {line_no}: SCALE_OUT is negative"))?,
         };
         let run = match runs.get_mut(&app_event_id) {
             Some(run) => run,
@@ -130,10 +135,18 @@ pub fn write(rows: &[TraceRow]) -> String {
 pub fn parse_timestamp(s: &str) -> Option<i64> {
     let (date, time) = s.split_once([' ', 'T'])?;
     let mut d = date.split('-');
-    let (year, month, day): (i64, i64, i64) = (d.next()?.parse().ok()?, d.next()?.parse().ok()?, d.next()?.parse().ok()?);
+    let (year, month, day): (i64, i64, i64) = (
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+    );
     let (hms, fraction) = time.split_once('.').unwrap_or((time, "0"));
     let mut t = hms.split(':');
-    let (h, m, sec): (i64, i64, i64) = (t.next()?.parse().ok()?, t.next()?.parse().ok()?, t.next()?.parse().ok()?);
+    let (h, m, sec): (i64, i64, i64) = (
+        t.next()?.parse().ok()?,
+        t.next()?.parse().ok()?,
+        t.next()?.parse().ok()?,
+    );
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 {
         return None;
     }
@@ -189,7 +202,10 @@ mod tests {
         let ms = parse_timestamp("2021-07-05 06:21:44.98").unwrap();
         assert_eq!(format_timestamp(ms), "2021-07-05 06:21:44.980");
         assert_eq!(parse_timestamp("1970-01-01 00:00:00.001"), Some(1));
-        assert_eq!(parse_timestamp("2024-02-29 12:00:00"), Some(1_709_208_000_000));
+        assert_eq!(
+            parse_timestamp("2024-02-29 12:00:00"),
+            Some(1_709_208_000_000)
+        );
         assert_eq!(parse_timestamp("2024-13-01 00:00:00"), None);
         assert_eq!(parse_timestamp("yesterday"), None);
     }
@@ -203,7 +219,10 @@ mod tests {
         let runs = parse(text).unwrap();
         assert_eq!(runs.len(), 2);
         assert_eq!(runs[0].app_event_id, 1);
-        assert_eq!(runs[1].jobs.iter().map(|j| j.job_id).collect::<Vec<_>>(), vec![0, 1]);
+        assert_eq!(
+            runs[1].jobs.iter().map(|j| j.job_id).collect::<Vec<_>>(),
+            vec![0, 1]
+        );
         assert_eq!(runs[1].runtime_ms(), 355_000);
         let err = parse("ID|x\n1|2|3\n").unwrap_err();
         assert!(err.contains("line 2"), "{err}");
@@ -223,6 +242,9 @@ mod tests {
         }];
         let runs = parse(&write(&rows)).unwrap();
         assert_eq!(runs[0].jobs[0].duration_ms, 2_500);
-        assert_eq!((runs[0].start_ms, runs[0].end_ms, runs[0].app_name.as_str()), (1_000, 9_000, "Demo"));
+        assert_eq!(
+            (runs[0].start_ms, runs[0].end_ms, runs[0].app_name.as_str()),
+            (1_000, 9_000, "Demo")
+        );
     }
 }

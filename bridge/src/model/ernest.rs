@@ -19,7 +19,9 @@ impl Ernest {
     /// with four features every support (16 of them) is tried and the best feasible one kept.
     pub fn fit(xs: &[f64], ys: &[f64]) -> Ernest {
         let rows: Vec<[f64; FEATURES]> = xs.iter().map(|&s| features(s)).collect();
-        let mut best = Ernest { theta: [0.0; FEATURES] };
+        let mut best = Ernest {
+            theta: [0.0; FEATURES],
+        };
         let mut best_residual = residual(&rows, ys, &best.theta);
         for support in 1u32..(1 << FEATURES) {
             let columns: Vec<usize> = (0..FEATURES).filter(|c| support & (1 << c) != 0).collect();
@@ -43,7 +45,11 @@ impl Ernest {
     }
 
     pub fn predict(&self, s: f64) -> f64 {
-        features(s).iter().zip(&self.theta).map(|(f, t)| f * t).sum()
+        features(s)
+            .iter()
+            .zip(&self.theta)
+            .map(|(f, t)| f * t)
+            .sum()
     }
 }
 
@@ -85,7 +91,11 @@ mod tests {
         let ys: Vec<f64> = xs.iter().map(|&s| truth.predict(s)).collect();
         let fitted = Ernest::fit(&xs, &ys);
         for (got, want) in fitted.theta.iter().zip(truth.theta) {
-            assert!((got - want).abs() < 1e-6 * want.max(1.0), "{:?}", fitted.theta);
+            assert!(
+                (got - want).abs() < 1e-6 * want.max(1.0),
+                "{:?}",
+                fitted.theta
+            );
         }
     }
 
@@ -108,6 +118,10 @@ mod tests {
             .map(|(i, &s)| 2_000.0 + 90_000.0 / s + if i % 2 == 0 { 150.0 } else { -150.0 })
             .collect();
         let fitted = Ernest::fit(&xs, &ys);
-        assert!((fitted.predict(10.0) - 11_000.0).abs() < 400.0, "{:?}", fitted.theta);
+        assert!(
+            (fitted.predict(10.0) - 11_000.0).abs() < 400.0,
+            "{:?}",
+            fitted.theta
+        );
     }
 }

@@ -56,6 +56,10 @@ mod tests {
         let narrow = KernelRegression::fit(0.2, &xs, &bumpy);
         let wide = KernelRegression::fit(50.0, &xs, &bumpy);
         assert!((narrow.predict(2.0) - 30.0).abs() < 1e-3);
-        assert!((wide.predict(2.0) - 18.0).abs() < 2.0, "{}", wide.predict(2.0));
+        assert!(
+            (wide.predict(2.0) - 18.0).abs() < 2.0,
+            "{}",
+            wide.predict(2.0)
+        );
     }
 }

@@ -27,7 +27,10 @@ pub fn ellis_predictions(points: &[(f64, f64)], range: ScaleOutRange) -> Vec<f64
     }
     let ernest = Ernest::fit(&xs, &ys);
     if distinct <= 5 {
-        return range.values().map(|s| ernest.predict(f64::from(s))).collect();
+        return range
+            .values()
+            .map(|s| ernest.predict(f64::from(s)))
+            .collect();
     }
     let bell = Bell::fit(&xs, &ys);
     let lowest = xs.iter().copied().fold(f64::INFINITY, f64::min);
@@ -35,7 +38,13 @@ pub fn ellis_predictions(points: &[(f64, f64)], range: ScaleOutRange) -> Vec<f64
     range
         .values()
         .map(f64::from)
-        .map(|s| if (lowest..=highest).contains(&s) { bell.predict(s) } else { ernest.predict(s) })
+        .map(|s| {
+            if (lowest..=highest).contains(&s) {
+                bell.predict(s)
+            } else {
+                ernest.predict(s)
+            }
+        })
         .collect()
 }
 
@@ -61,15 +70,24 @@ mod tests {
         let predicted = ellis_predictions(&few, range);
         assert!((predicted[4] - curve(8.0)).abs() < 1.0, "{predicted:?}");
 
-        let many: Vec<(f64, f64)> = (2..=7).map(|s| (f64::from(s), curve(f64::from(s)))).collect();
+        let many: Vec<(f64, f64)> = (2..=7)
+            .map(|s| (f64::from(s), curve(f64::from(s))))
+            .collect();
         let predicted = ellis_predictions(&many, range);
         for (s, p) in range.values().zip(&predicted) {
-            assert!((p - curve(f64::from(s))).abs() < 20.0, "s={s}: {p} vs {}", curve(f64::from(s)));
+            assert!(
+                (p - curve(f64::from(s))).abs() < 20.0,
+                "s={s}: {p} vs {}",
+                curve(f64::from(s))
+            );
         }
     }
 
     #[test]
     fn no_data_predicts_nothing() {
-        assert_eq!(ellis_predictions(&[], ScaleOutRange::new(1, 3)), vec![0.0; 3]);
+        assert_eq!(
+            ellis_predictions(&[], ScaleOutRange::new(1, 3)),
+            vec![0.0; 3]
+        );
     }
 }

@@ -56,7 +56,10 @@ impl Policy for Ellis {
             let s = exploration_scale_out(range, k);
             return Box::new(EllisPlan {
                 spec: run.clone(),
-                initial: Decision::new(s, format!("profiling run {}: exploring scale-out {s}", k + 1)),
+                initial: Decision::new(
+                    s,
+                    format!("profiling run {}: exploring scale-out {s}", k + 1),
+                ),
                 predictions: None,
             });
         }
@@ -106,11 +109,21 @@ fn fallback(run: &RunSpec, fixed: &[&RunRecord]) -> Decision {
         0 => Decision::new(range.max, "no earlier runs: maximum scale-out"),
         1 => Decision::new(half, "one earlier run: middle of the range"),
         _ => {
-            let slowest = fixed.iter().map(|r| r.total_job_time_ms()).max().unwrap_or(0);
+            let slowest = fixed
+                .iter()
+                .map(|r| r.total_job_time_ms())
+                .max()
+                .unwrap_or(0);
             if slowest < run.target_ms {
-                Decision::new((range.min + half) / 2, "two earlier runs, both met the target: lower quarter")
+                Decision::new(
+                    (range.min + half) / 2,
+                    "two earlier runs, both met the target: lower quarter",
+                )
             } else {
-                Decision::new((half + range.max) / 2, "two earlier runs, one missed the target: upper quarter")
+                Decision::new(
+                    (half + range.max) / 2,
+                    "two earlier runs, one missed the target: upper quarter",
+                )
             }
         }
     }
@@ -125,13 +138,19 @@ fn initial_from_models(run: &RunSpec, predictions: &Predictions) -> Decision {
     match (0..range.len()).find(|&i| totals[i] < target) {
         Some(i) => Decision::new(
             range.at(i),
-            format!("smallest scale-out predicted to meet the target ({:.0} ms)", totals[i]),
+            format!(
+                "smallest scale-out predicted to meet the target ({:.0} ms)",
+                totals[i]
+            ),
         ),
         None => {
             let i = argmin(&totals);
             Decision::new(
                 range.at(i),
-                format!("no scale-out meets the target: fastest predicted ({:.0} ms)", totals[i]),
+                format!(
+                    "no scale-out meets the target: fastest predicted ({:.0} ms)",
+                    totals[i]
+                ),
             )
         }
     }
@@ -151,7 +170,10 @@ impl RunPlan for EllisPlan {
     fn after_job(&mut self, ended: &JobEnded<'_>) -> Option<Decision> {
         let predictions = self.predictions.as_ref()?;
         let range = self.spec.range;
-        let upcoming: Vec<&Vec<f64>> = predictions.range(ended.job_id + 1..).map(|(_, p)| p).collect();
+        let upcoming: Vec<&Vec<f64>> = predictions
+            .range(ended.job_id + 1..)
+            .map(|(_, p)| p)
+            .collect();
         if upcoming.len() <= 1 {
             return None;
         }
@@ -253,12 +275,21 @@ mod tests {
     #[test]
     fn fallbacks_without_enough_history() {
         let policy = Ellis::new(EllisVariant::Original);
-        let s = |h: &[RunRecord], target| policy.start_run(&spec(true, target), h).initial().scale_out;
+        let s =
+            |h: &[RunRecord], target| policy.start_run(&spec(true, target), h).initial().scale_out;
         assert_eq!(s(&[], 1_000), 36);
         assert_eq!(s(&history(&[8]), 1_000), 20);
         // Two runs at 8 and 16 executors: 600 s and 300 s.
-        assert_eq!(s(&history(&[8, 16]), 700_000), (4 + 20) / 2, "slowest met the target");
-        assert_eq!(s(&history(&[8, 16]), 500_000), (20 + 36) / 2, "slowest missed it");
+        assert_eq!(
+            s(&history(&[8, 16]), 700_000),
+            (4 + 20) / 2,
+            "slowest met the target"
+        );
+        assert_eq!(
+            s(&history(&[8, 16]), 500_000),
+            (20 + 36) / 2,
+            "slowest missed it"
+        );
     }
 
     #[test]
@@ -269,7 +300,10 @@ mod tests {
         let decision = policy.start_run(&spec(true, 390_000), &h).initial();
         assert_eq!(decision.scale_out, 13, "{decision:?}");
         let impossible = policy.start_run(&spec(true, 10_000), &h).initial();
-        assert_eq!(impossible.scale_out, 36, "fastest when the target cannot be met");
+        assert_eq!(
+            impossible.scale_out, 36,
+            "fastest when the target cannot be met"
+        );
     }
 
     #[test]

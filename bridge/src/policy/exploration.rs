@@ -39,7 +39,8 @@ mod tests {
         let range = ScaleOutRange::new(4, 36);
         let first: Vec<u32> = (0..5).map(|k| exploration_scale_out(range, k)).collect();
         assert_eq!(first, vec![4, 36, 20, 12, 28]);
-        let all: std::collections::BTreeSet<u32> = (0..33).map(|k| exploration_scale_out(range, k)).collect();
+        let all: std::collections::BTreeSet<u32> =
+            (0..33).map(|k| exploration_scale_out(range, k)).collect();
         assert_eq!(all.len(), 33, "every scale-out eventually");
         assert_eq!(exploration_scale_out(ScaleOutRange::new(3, 3), 7), 3);
     }

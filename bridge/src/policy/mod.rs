@@ -83,7 +83,9 @@ pub fn by_name(name: &str) -> Result<Arc<dyn Policy>, String> {
         "noop" => Ok(Arc::new(Noop)),
         "ellis" => Ok(Arc::new(Ellis::new(EllisVariant::Original))),
         "pacer" => Ok(Arc::new(Ellis::new(EllisVariant::Pacer))),
-        other => Err(format!("unknown policy '{other}'; expected noop, fixed:N, ellis or pacer")),
+        other => Err(format!(
+            "unknown policy '{other}'; expected noop, fixed:N, ellis or pacer"
+        )),
     }
 }
 
@@ -97,6 +99,9 @@ mod tests {
             assert!(by_name(name).is_ok(), "{name}");
         }
         assert!(by_name("fixed:x").err().unwrap().contains("fixed:N"));
-        assert!(by_name("magic").err().unwrap().contains("unknown policy 'magic'"));
+        assert!(by_name("magic")
+            .err()
+            .unwrap()
+            .contains("unknown policy 'magic'"));
     }
 }

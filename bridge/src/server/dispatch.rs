@@ -129,7 +129,11 @@ mod tests {
         d.push("b".into(), 3);
         let (k1, v1) = d.take().unwrap();
         let (k2, v2) = d.take().unwrap();
-        assert_eq!((k1.as_str(), v1, k2.as_str(), v2), ("a", 1, "b", 3), "a's second item waits for the first");
+        assert_eq!(
+            (k1.as_str(), v1, k2.as_str(), v2),
+            ("a", 1, "b", 3),
+            "a's second item waits for the first"
+        );
         d.done("a");
         assert_eq!(d.take().unwrap(), ("a".into(), 2));
         d.done("a");

@@ -49,7 +49,11 @@ impl HistoryCache {
         }
         let loaded = Arc::new(reader.finished_runs(app_name, MAX_RUNS)?);
         let mut inner = self.inner.lock();
-        let runs = inner.runs.entry(app_name.to_string()).or_insert(loaded).clone();
+        let runs = inner
+            .runs
+            .entry(app_name.to_string())
+            .or_insert(loaded)
+            .clone();
         inner.touch(app_name);
         Ok(runs)
     }
@@ -65,7 +69,11 @@ impl HistoryCache {
     pub fn add(&self, app_name: &str, run: RunRecord, reader: &Reader) -> Result<(), StoreError> {
         if self.lookup(app_name).is_none() {
             let loaded = Arc::new(reader.finished_runs(app_name, MAX_RUNS)?);
-            self.inner.lock().runs.entry(app_name.to_string()).or_insert(loaded);
+            self.inner
+                .lock()
+                .runs
+                .entry(app_name.to_string())
+                .or_insert(loaded);
         }
         let mut inner = self.inner.lock();
         let runs = Arc::make_mut(inner.runs.entry(app_name.to_string()).or_default());

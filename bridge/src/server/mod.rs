@@ -155,23 +155,37 @@ static INSTANCE: AtomicU64 = AtomicU64::new(0);
 
 pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
     let store = Arc::new(Store::open(&config.db).map_err(ServeError::Store)?);
-    let first_id = store.reader().and_then(|r| r.max_app_event_id()).map_err(ServeError::Store)? + 1;
+    let first_id = store
+        .reader()
+        .and_then(|r| r.max_app_event_id())
+        .map_err(ServeError::Store)?
+        + 1;
     let counters = Arc::new(Counters::default());
-    let service = Arc::new(Service::new(config.policy.clone(), store.clone(), first_id, counters.clone()));
+    let service = Arc::new(Service::new(
+        config.policy.clone(),
+        store.clone(),
+        first_id,
+        counters.clone(),
+    ));
 
     let context = zmq::Context::new();
     let router = context.socket(zmq::ROUTER)?;
     // Replies already queued get a moment to leave at shutdown.
     router.set_linger(1_000)?;
     // Far beyond the answered limit: the connection is dropped rather than memory exhausted.
-    router.set_maxmsgsize((config.max_message_bytes.saturating_mul(16)).min(i64::MAX as usize) as i64)?;
+    router.set_maxmsgsize(
+        (config.max_message_bytes.saturating_mul(16)).min(i64::MAX as usize) as i64,
+    )?;
     router
         .bind(&config.bind)
         .map_err(|e| ServeError::Bind(format!("cannot bind {}: {e}", config.bind)))?;
     let endpoint = router
         .get_last_endpoint()?
         .unwrap_or_else(|_| config.bind.clone());
-    let replies_endpoint = format!("inproc://pacer-replies-{}", INSTANCE.fetch_add(1, Ordering::Relaxed));
+    let replies_endpoint = format!(
+        "inproc://pacer-replies-{}",
+        INSTANCE.fetch_add(1, Ordering::Relaxed)
+    );
     let replies = context.socket(zmq::PULL)?;
     replies.bind(&replies_endpoint)?;
 
@@ -181,7 +195,8 @@ pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
         let reader = store.reader().map_err(ServeError::Store)?;
         let push = context.socket(zmq::PUSH)?;
         push.connect(&replies_endpoint)?;
-        let (dispatcher, service, counters) = (dispatcher.clone(), service.clone(), counters.clone());
+        let (dispatcher, service, counters) =
+            (dispatcher.clone(), service.clone(), counters.clone());
         let worker = std::thread::Builder::new()
             .name(format!("bridge-worker-{i}"))
             .spawn(move || {
@@ -247,7 +262,10 @@ impl SocketLoop {
     fn run(mut self, workers: Vec<JoinHandle<()>>) {
         let mut last_stats = Instant::now();
         while !self.stop.load(Ordering::SeqCst) {
-            let mut items = [self.router.as_poll_item(zmq::POLLIN), self.replies.as_poll_item(zmq::POLLIN)];
+            let mut items = [
+                self.router.as_poll_item(zmq::POLLIN),
+                self.replies.as_poll_item(zmq::POLLIN),
+            ];
             if let Err(e) = zmq::poll(&mut items, POLL.as_millis() as i64) {
                 if e != zmq::Error::EINTR {
                     log::error!("poll failed: {e}");
@@ -267,7 +285,10 @@ impl SocketLoop {
             }
         }
         // Clean shutdown: answer everything already received, then stop the workers.
-        log::info!("stopping: answering {} requests in progress", self.dispatcher.in_flight());
+        log::info!(
+            "stopping: answering {} requests in progress",
+            self.dispatcher.in_flight()
+        );
         let deadline = Instant::now() + DRAIN_TIMEOUT;
         while self.dispatcher.in_flight() > 0 && Instant::now() < deadline {
             self.dispatcher.wait_idle(Duration::from_millis(20));
@@ -318,7 +339,11 @@ impl SocketLoop {
                     Some(id) => id.to_string(),
                     None => {
                         self.start_keys += 1;
-                        format!("{}#{}", EventType::ApplicationStart.wire_name(), self.start_keys)
+                        format!(
+                            "{}#{}",
+                            EventType::ApplicationStart.wire_name(),
+                            self.start_keys
+                        )
                     }
                 };
                 self.dispatcher.push(
@@ -340,11 +365,17 @@ impl SocketLoop {
                     self.counters.too_large.fetch_add(1, Ordering::Relaxed);
                 }
                 if n < 10 || n.is_power_of_two() {
-                    log::warn!("bad message ({}; {} so far): {problem}", problem.kind(), n + 1);
+                    log::warn!(
+                        "bad message ({}; {} so far): {problem}",
+                        problem.kind(),
+                        n + 1
+                    );
                 }
                 let reply = match &fallback {
                     Some(reply) => {
-                        self.counters.answered_bad_messages.fetch_add(1, Ordering::Relaxed);
+                        self.counters
+                            .answered_bad_messages
+                            .fetch_add(1, Ordering::Relaxed);
                         encode_reply(codec, reply)
                     }
                     None => error_reply(codec, &problem),

@@ -41,7 +41,12 @@ pub struct Service {
 }
 
 impl Service {
-    pub fn new(policy: Arc<dyn Policy>, store: Arc<Store>, first_id: u64, counters: Arc<Counters>) -> Service {
+    pub fn new(
+        policy: Arc<dyn Policy>,
+        store: Arc<Store>,
+        first_id: u64,
+        counters: Arc<Counters>,
+    ) -> Service {
         Service {
             policy,
             store,
@@ -125,7 +130,15 @@ impl Service {
             start_ms: start.app_time,
             initial_scale_out: scale_out,
         })));
-        self.record(&app_event_id, start.app_time, EventType::ApplicationStart, None, None, scale_out, decision.reason);
+        self.record(
+            &app_event_id,
+            start.app_time,
+            EventType::ApplicationStart,
+            None,
+            None,
+            scale_out,
+            decision.reason,
+        );
         let run = LiveRun {
             app_name: start.app_name,
             spec,
@@ -168,8 +181,11 @@ impl Service {
         let mut runs = self.runs.lock();
         runs.insert(app_event_id.to_string(), Arc::new(Mutex::new(run)));
         // Now and then, forget runs whose application vanished without APPLICATION_END.
-        if runs.len() % 1024 == 0 {
-            runs.retain(|_, run| run.try_lock().is_none_or(|r| r.last_seen.elapsed() < IDLE_RUN_TIMEOUT));
+        if runs.len().is_multiple_of(1024) {
+            runs.retain(|_, run| {
+                run.try_lock()
+                    .is_none_or(|r| r.last_seen.elapsed() < IDLE_RUN_TIMEOUT)
+            });
         }
     }
 
@@ -192,7 +208,11 @@ impl Service {
             run.target
         );
         let mut runs = self.runs.lock();
-        Some(runs.entry(app_event_id.to_string()).or_insert_with(|| Arc::new(Mutex::new(run))).clone())
+        Some(
+            runs.entry(app_event_id.to_string())
+                .or_insert_with(|| Arc::new(Mutex::new(run)))
+                .clone(),
+        )
     }
 
     fn resume(&self, running: RunningApp, reader: &Reader) -> LiveRun {
@@ -215,7 +235,11 @@ impl Service {
             app_name: app.app_name,
             spec,
             target: running.current_scale_out,
-            open_jobs: running.open_jobs.into_iter().map(|(job, start, s)| (job, (start, s))).collect(),
+            open_jobs: running
+                .open_jobs
+                .into_iter()
+                .map(|(job, start, s)| (job, (start, s)))
+                .collect(),
             jobs_done: running.jobs,
             last_seen: Instant::now(),
         }
@@ -242,7 +266,8 @@ impl Service {
         };
         let mut run = run.lock();
         run.last_seen = Instant::now();
-        run.open_jobs.insert(job.job_id, (job.app_time, job.num_executors));
+        run.open_jobs
+            .insert(job.job_id, (job.app_time, job.num_executors));
         self.store.write(Write::JobStarted {
             app_event_id: job.app_event_id.clone(),
             job_id: job.job_id,
@@ -265,7 +290,11 @@ impl Service {
         run.last_seen = Instant::now();
         let started = run.open_jobs.remove(&job.job_id).or_else(|| {
             // JOB_START lost: the job started when its first stage did.
-            job.stages.values().map(|s| s.start_time).min().map(|t| (t, job.num_executors))
+            job.stages
+                .values()
+                .map(|s| s.start_time)
+                .min()
+                .map(|t| (t, job.num_executors))
         });
         if let Some((start_ms, start_scale_out)) = started {
             run.jobs_done.push(JobRecord {
@@ -319,7 +348,11 @@ impl Service {
 
     fn application_end(&self, end: protocol::ApplicationEnd, reader: &Reader) -> Reply {
         let Some(run) = self.run(&end.app_event_id, reader) else {
-            return self.unknown(&end.app_event_id, EventType::ApplicationEnd, end.num_executors);
+            return self.unknown(
+                &end.app_event_id,
+                EventType::ApplicationEnd,
+                end.num_executors,
+            );
         };
         self.runs.lock().remove(&end.app_event_id);
         let run = run.lock();
@@ -330,11 +363,19 @@ impl Service {
             final_scale_out: end.num_executors,
         });
         let met = if run.spec.is_adaptive {
-            if runtime_ms <= run.spec.target_ms { ", target met" } else { ", target missed" }
+            if runtime_ms <= run.spec.target_ms {
+                ", target met"
+            } else {
+                ", target missed"
+            }
         } else {
             ""
         };
-        log::info!("run {} of '{}' ended after {runtime_ms} ms{met}", end.app_event_id, run.app_name);
+        log::info!(
+            "run {} of '{}' ended after {runtime_ms} ms{met}",
+            end.app_event_id,
+            run.app_name
+        );
         let record = RunRecord {
             app_event_id: end.app_event_id.clone(),
             is_adaptive: run.spec.is_adaptive,

@@ -7,7 +7,10 @@ use serde_json::Value;
 /// Why a message could not be handled as an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
-    TooLarge { bytes: usize, limit: usize },
+    TooLarge {
+        bytes: usize,
+        limit: usize,
+    },
     NotUtf8,
     /// Neither a JSON object nor a MessagePack map, or broken syntax.
     Malformed(String),
@@ -31,7 +34,9 @@ impl Problem {
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Problem::TooLarge { bytes, limit } => write!(f, "message of {bytes} bytes exceeds the limit of {limit}"),
+            Problem::TooLarge { bytes, limit } => {
+                write!(f, "message of {bytes} bytes exceeds the limit of {limit}")
+            }
             Problem::NotUtf8 => f.write_str("message is not valid UTF-8"),
             Problem::Malformed(detail) => write!(f, "malformed message: {detail}"),
             Problem::UnknownEventType(t) => write!(f, "unknown event_type '{t}'"),
@@ -178,7 +183,9 @@ mod tests {
 
     fn problem(bytes: &[u8]) -> (Problem, Option<Reply>) {
         match decode(bytes, LIMIT) {
-            Decoded::Bad { problem, fallback, .. } => (problem, fallback),
+            Decoded::Bad {
+                problem, fallback, ..
+            } => (problem, fallback),
             Decoded::Event(..) => panic!("decoded {:?}", String::from_utf8_lossy(bytes)),
         }
     }
@@ -186,24 +193,45 @@ mod tests {
     #[test]
     fn valid_messages_in_both_codecs() {
         let json = br#"{"event_type":"JOB_START","payload":{"app_event_id":"7","app_time":1,"job_id":2,"num_executors":3}}"#;
-        let Decoded::Event(Codec::Json, event) = decode(json, LIMIT) else { panic!() };
+        let Decoded::Event(Codec::Json, event) = decode(json, LIMIT) else {
+            panic!()
+        };
         let packed = Codec::MessagePack.encode_event(&event).unwrap();
-        assert!(matches!(decode(&packed, LIMIT), Decoded::Event(Codec::MessagePack, e) if e == event));
+        assert!(
+            matches!(decode(&packed, LIMIT), Decoded::Event(Codec::MessagePack, e) if e == event)
+        );
     }
 
     #[test]
     fn bad_input_is_classified_and_named() {
         assert_eq!(problem(&[0xff, 0xfe, 0x00]).0, Problem::NotUtf8);
         assert!(matches!(problem(b"hello").0, Problem::Malformed(_)));
-        assert!(matches!(problem(br#"{"event_type":"JOB_START","payload":{"#).0, Problem::Malformed(_)));
-        let (p, fallback) = problem(br#"{"event_type":"STAGE_START","payload":{"app_event_id":"7","num_executors":4}}"#);
+        assert!(matches!(
+            problem(br#"{"event_type":"JOB_START","payload":{"#).0,
+            Problem::Malformed(_)
+        ));
+        let (p, fallback) = problem(
+            br#"{"event_type":"STAGE_START","payload":{"app_event_id":"7","num_executors":4}}"#,
+        );
         assert_eq!(p, Problem::UnknownEventType("STAGE_START".into()));
-        assert_eq!(fallback, Some(Reply { app_event_id: "7".into(), recommended_scale_out: 4 }));
+        assert_eq!(
+            fallback,
+            Some(Reply {
+                app_event_id: "7".into(),
+                recommended_scale_out: 4
+            })
+        );
         let (p, fallback) = problem(br#"{"event_type":"JOB_START","payload":{"app_event_id":"7","app_time":1,"num_executors":4}}"#);
-        assert!(matches!(&p, Problem::InvalidField(d) if d.contains("job_id")), "{p:?}");
+        assert!(
+            matches!(&p, Problem::InvalidField(d) if d.contains("job_id")),
+            "{p:?}"
+        );
         assert_eq!(fallback.unwrap().recommended_scale_out, 4);
         let (p, _) = problem(br#"{"event_type":"JOB_START","payload":{"app_event_id":"7","app_time":1,"job_id":"two","num_executors":4}}"#);
-        assert!(matches!(&p, Problem::InvalidField(d) if d.contains("payload.job_id")), "{p:?}");
+        assert!(
+            matches!(&p, Problem::InvalidField(d) if d.contains("payload.job_id")),
+            "{p:?}"
+        );
         let big = vec![b'{'; LIMIT + 1];
         assert!(matches!(problem(&big).0, Problem::TooLarge { .. }));
     }

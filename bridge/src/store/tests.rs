@@ -82,8 +82,16 @@ fn history_survives_reopening() {
     assert_eq!(
         runs[0].jobs,
         vec![
-            JobRecord { job_id: 0, scale_out: 4, duration_ms: 300 },
-            JobRecord { job_id: 1, scale_out: 5, duration_ms: 500 },
+            JobRecord {
+                job_id: 0,
+                scale_out: 4,
+                duration_ms: 300
+            },
+            JobRecord {
+                job_id: 1,
+                scale_out: 5,
+                duration_ms: 500
+            },
         ]
     );
 
@@ -101,7 +109,10 @@ fn history_survives_reopening() {
 
     let rows = reader.trace_rows("kmeans").unwrap();
     assert_eq!(rows.len(), 2);
-    assert_eq!((rows[1].job_start_ms, rows[1].job_end_ms, rows[1].scale_out), (400, 900, 5));
+    assert_eq!(
+        (rows[1].job_start_ms, rows[1].job_end_ms, rows[1].scale_out),
+        (400, 900, 5)
+    );
 }
 
 #[test]
