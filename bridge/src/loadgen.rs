@@ -14,8 +14,8 @@ use serde::Serialize;
 /// Jobs per simulated run, and stages per job (as in the ML apps of ../shared/traces).
 const JOBS_PER_RUN: i64 = 10;
 const STAGES_PER_JOB: i64 = 2;
-/// How long to wait for replies still outstanding when the time is up.
-const DRAIN: Duration = Duration::from_secs(5);
+/// A reply not received within this time counts as an error.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
@@ -23,7 +23,8 @@ pub struct LoadConfig {
     pub apps: usize,
     pub duration: Duration,
     pub codec: Codec,
-    pub threads: usize,
+    /// Pause between a reply and the application's next event (0: as fast as answered).
+    pub think: Duration,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -37,15 +38,12 @@ pub struct LoadReport {
 
 /// One simulated application: where it is in its event sequence.
 struct SimulatedApp {
-    socket: zmq::Socket,
     index: usize,
     run: u64,
     app_event_id: String,
     /// 0 = APPLICATION_START, 1..=2·JOBS = job events, then APPLICATION_END.
     step: i64,
     scale_out: i64,
-    sent_at: Option<Instant>,
-    sent_kind: &'static str,
 }
 
 impl SimulatedApp {
@@ -164,29 +162,30 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-struct ThreadResult {
+struct AppResult {
     latencies_us: Vec<u64>,
     errors: u64,
 }
 
+/// One thread per simulated application, each with its own REQ socket, as each Spark driver
+/// has its own listener: a thread blocked in `recv` wakes exactly when its reply arrives, so
+/// latencies are not inflated by the client's own bookkeeping.
 pub fn run(config: &LoadConfig) -> Result<LoadReport, String> {
-    let threads = config.threads.clamp(1, config.apps.max(1));
     let context = zmq::Context::new();
     let started = Instant::now();
     let deadline = started + config.duration;
-    let results: Vec<Result<ThreadResult, String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let indices: Vec<usize> = (t..config.apps).step_by(threads).collect();
+    let results: Vec<Result<AppResult, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..config.apps)
+            .map(|index| {
                 let context = context.clone();
-                scope.spawn(move || drive(&context, config, indices, deadline))
+                scope.spawn(move || simulate(&context, config, index, deadline))
             })
             .collect();
         handles
             .into_iter()
             .map(|h| {
                 h.join()
-                    .unwrap_or_else(|_| Err("a load thread panicked".into()))
+                    .unwrap_or_else(|_| Err("a simulated application panicked".into()))
             })
             .collect()
     });
@@ -218,86 +217,65 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, String> {
     })
 }
 
-fn drive(
+fn simulate(
     context: &zmq::Context,
     config: &LoadConfig,
-    indices: Vec<usize>,
+    index: usize,
     deadline: Instant,
-) -> Result<ThreadResult, String> {
-    let mut apps = Vec::with_capacity(indices.len());
-    for index in indices {
-        let socket = context.socket(zmq::REQ).map_err(|e| e.to_string())?;
-        socket.set_linger(0).map_err(|e| e.to_string())?;
-        socket
-            .connect(&config.connect)
-            .map_err(|e| format!("cannot connect to {}: {e}", config.connect))?;
-        apps.push(SimulatedApp {
-            socket,
-            index,
-            run: 0,
-            app_event_id: String::new(),
-            step: 0,
-            scale_out: 8,
-            sent_at: None,
-            sent_kind: "",
-        });
-    }
-    let mut result = ThreadResult {
+) -> Result<AppResult, String> {
+    let socket = context.socket(zmq::REQ).map_err(|e| e.to_string())?;
+    socket.set_linger(0).map_err(|e| e.to_string())?;
+    socket
+        .set_rcvtimeo(REPLY_TIMEOUT.as_millis() as i32)
+        .map_err(|e| e.to_string())?;
+    socket
+        .connect(&config.connect)
+        .map_err(|e| format!("cannot connect to {}: {e}", config.connect))?;
+    let mut app = SimulatedApp {
+        index,
+        run: 0,
+        app_event_id: String::new(),
+        step: 0,
+        scale_out: 8,
+    };
+    let mut result = AppResult {
         latencies_us: Vec::new(),
         errors: 0,
     };
-    let drain_deadline = deadline + DRAIN;
-    loop {
-        let now = Instant::now();
-        let sending = now < deadline;
-        if !sending && (apps.iter().all(|a| a.sent_at.is_none()) || now >= drain_deadline) {
+    while Instant::now() < deadline {
+        let event = app.next_event(now_ms());
+        let bytes = config
+            .codec
+            .encode_event(&event)
+            .map_err(|e| e.to_string())?;
+        let sent = Instant::now();
+        if socket.send(bytes, 0).is_err() {
+            result.errors += 1;
             break;
         }
-        if sending {
-            let time = now_ms();
-            for app in apps.iter_mut().filter(|a| a.sent_at.is_none()) {
-                let event = app.next_event(time);
-                let bytes = config
-                    .codec
-                    .encode_event(&event)
-                    .map_err(|e| e.to_string())?;
-                if app.socket.send(bytes, zmq::DONTWAIT).is_ok() {
-                    app.sent_at = Some(Instant::now());
-                    app.sent_kind = event.event_type().wire_name();
-                }
+        let Ok(reply) = socket.recv_bytes(0) else {
+            // No reply within the timeout: the REQ socket cannot be used any more.
+            result.errors += 1;
+            break;
+        };
+        result.latencies_us.push(sent.elapsed().as_micros() as u64);
+        match config.codec.decode_reply(&reply) {
+            Ok(r) if matches!(event, Event::ApplicationStart(_)) => {
+                app.app_event_id = r.app_event_id;
+                app.scale_out = r.recommended_scale_out.max(1);
             }
+            Ok(r) if r.app_event_id == app.app_event_id => {
+                app.scale_out = r.recommended_scale_out.max(1)
+            }
+            _ => result.errors += 1,
         }
-        let mut items: Vec<zmq::PollItem> = apps
-            .iter()
-            .map(|a| a.socket.as_poll_item(zmq::POLLIN))
-            .collect();
-        zmq::poll(&mut items, 50).map_err(|e| e.to_string())?;
-        let readable: Vec<bool> = items.iter().map(|i| i.is_readable()).collect();
-        drop(items);
-        for (app, ready) in apps.iter_mut().zip(readable) {
-            if !ready {
-                continue;
-            }
-            let Ok(reply) = app.socket.recv_bytes(zmq::DONTWAIT) else {
-                continue;
-            };
-            if let Some(sent) = app.sent_at.take() {
-                result.latencies_us.push(sent.elapsed().as_micros() as u64);
-            }
-            match config.codec.decode_reply(&reply) {
-                Ok(r) if app.sent_kind == "APPLICATION_START" => {
-                    app.app_event_id = r.app_event_id;
-                    app.scale_out = r.recommended_scale_out.max(1);
-                }
-                Ok(r) if r.app_event_id == app.app_event_id => {
-                    app.scale_out = r.recommended_scale_out.max(1)
-                }
-                _ => result.errors += 1,
-            }
-            app.advance();
+        app.advance();
+        if !config.think.is_zero() {
+            // Spread the pauses (0.5–1.5 × think) so applications do not march in step.
+            let spread =
+                0.5 + ((index * 7_919 + app.step as usize * 104_729) % 1_000) as f64 / 1_000.0;
+            std::thread::sleep(config.think.mul_f64(spread));
         }
     }
-    // Requests never answered count as errors.
-    result.errors += apps.iter().filter(|a| a.sent_at.is_some()).count() as u64;
     Ok(result)
 }

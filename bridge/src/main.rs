@@ -53,8 +53,8 @@ enum Command {
         /// Larger messages are answered with an error.
         #[arg(long, default_value_t = 1 << 20)]
         max_message_bytes: usize,
-        /// Threads handling events (one application at a time each).
-        #[arg(long, default_value_t = 8)]
+        /// Threads running the policy (one application at a time each).
+        #[arg(long, default_value_t = 4)]
         workers: usize,
     },
     /// List past and running runs.
@@ -90,9 +90,9 @@ enum Command {
         codec: CodecArg,
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
-        /// Client threads.
-        #[arg(long, default_value_t = 2)]
-        threads: usize,
+        /// Pause between a reply and an application's next event, in ms (0: closed loop).
+        #[arg(long, default_value_t = 0)]
+        think_ms: u64,
     },
 }
 
@@ -125,8 +125,8 @@ fn run(command: Command) -> Result<(), String> {
             seconds,
             codec,
             format,
-            threads,
-        } => bench(connect, apps, seconds, codec, format, threads),
+            think_ms,
+        } => bench(connect, apps, seconds, codec, format, think_ms),
     }
 }
 
@@ -269,7 +269,7 @@ fn bench(
     seconds: u64,
     codec: CodecArg,
     format: Format,
-    threads: usize,
+    think_ms: u64,
 ) -> Result<(), String> {
     let config = LoadConfig {
         connect,
@@ -279,7 +279,7 @@ fn bench(
             CodecArg::Json => Codec::Json,
             CodecArg::Msgpack => Codec::MessagePack,
         },
-        threads,
+        think: Duration::from_millis(think_ms),
     };
     let report = loadgen::run(&config)?;
     match format {

@@ -49,6 +49,11 @@ impl Policy for Ellis {
         }
     }
 
+    /// After a job, Ellis sums predictions computed at the start of the run.
+    fn cheap_decisions(&self) -> bool {
+        true
+    }
+
     fn start_run(&self, run: &RunSpec, history: &[RunRecord]) -> Box<dyn RunPlan> {
         let range = run.range;
         if !run.is_adaptive {

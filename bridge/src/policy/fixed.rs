@@ -11,6 +11,10 @@ impl Policy for Fixed {
         format!("fixed:{}", self.0)
     }
 
+    fn cheap_decisions(&self) -> bool {
+        true
+    }
+
     fn start_run(&self, run: &RunSpec, _history: &[RunRecord]) -> Box<dyn RunPlan> {
         Box::new(FixedPlan(run.range.clamp(i64::from(self.0))))
     }

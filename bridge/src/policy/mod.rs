@@ -57,6 +57,13 @@ pub struct JobEnded<'a> {
 pub trait Policy: Send + Sync {
     fn name(&self) -> String;
 
+    /// True when `RunPlan::after_job` is bounded in-memory arithmetic (microseconds, no I/O).
+    /// The server then decides JOB_ENDs on its socket thread, saving two thread hand-offs
+    /// per job; `start_run` always runs on worker threads.
+    fn cheap_decisions(&self) -> bool {
+        false
+    }
+
     /// Plans a run from the earlier runs of the same application, oldest first.
     fn start_run(&self, run: &RunSpec, history: &[RunRecord]) -> Box<dyn RunPlan>;
 }

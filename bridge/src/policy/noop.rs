@@ -12,6 +12,10 @@ impl Policy for Noop {
         "noop".into()
     }
 
+    fn cheap_decisions(&self) -> bool {
+        true
+    }
+
     fn start_run(&self, run: &RunSpec, _history: &[RunRecord]) -> Box<dyn RunPlan> {
         Box::new(NoopPlan(run.range.max))
     }

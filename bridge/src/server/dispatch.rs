@@ -2,7 +2,7 @@
 //! time and in order, while different applications are handled in parallel: a slow
 //! application occupies one worker, never the socket thread or the others' queues.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use parking_lot::{Condvar, Mutex};
 
@@ -11,7 +11,7 @@ struct State<T> {
     /// Keys with queued work and no worker on them, in arrival order.
     runnable: VecDeque<String>,
     /// Keys a worker is on.
-    busy: HashMap<String, ()>,
+    busy: HashSet<String>,
     in_flight: usize,
     closed: bool,
 }
@@ -28,7 +28,7 @@ impl<T> Default for Dispatcher<T> {
             state: Mutex::new(State {
                 queues: HashMap::new(),
                 runnable: VecDeque::new(),
-                busy: HashMap::new(),
+                busy: HashSet::new(),
                 in_flight: 0,
                 closed: false,
             }),
@@ -45,7 +45,7 @@ impl<T> Dispatcher<T> {
         let queue = state.queues.entry(key.clone()).or_default();
         let was_empty = queue.is_empty();
         queue.push_back(item);
-        if was_empty && !state.busy.contains_key(&key) {
+        if was_empty && !state.busy.contains(&key) {
             state.runnable.push_back(key);
             drop(state);
             self.work.notify_one();
@@ -62,7 +62,7 @@ impl<T> Dispatcher<T> {
                     .get_mut(&key)
                     .and_then(VecDeque::pop_front)
                     .expect("a runnable key has queued work");
-                state.busy.insert(key.clone(), ());
+                state.busy.insert(key.clone());
                 return Some((key, item));
             }
             if state.closed {
@@ -108,6 +108,11 @@ impl<T> Dispatcher<T> {
     pub fn close(&self) {
         self.state.lock().closed = true;
         self.work.notify_all();
+    }
+
+    /// True when nothing of `key` is queued or being handled.
+    pub fn is_idle(&self, key: &str) -> bool {
+        !self.state.lock().queues.contains_key(key)
     }
 
     pub fn in_flight(&self) -> usize {

@@ -1,7 +1,12 @@
 //! `pacer-bridge serve`: a ROUTER socket for many applications at once.
 //!
-//! The socket thread only receives, decodes and routes; workers handle events (policy and
-//! store work) one application at a time each, and hand replies back over an inproc socket.
+//! The socket thread receives, decodes and routes. Planning a run (APPLICATION_START: history,
+//! model fitting) always goes to worker threads, which handle one application at a time each
+//! and hand replies back over an inproc socket, so a slow plan never holds up the socket thread
+//! or other applications. JOB_START and APPLICATION_END need no policy work and are answered on
+//! the socket thread; so are JOB_END decisions when the policy declares them cheap
+//! (`Policy::cheap_decisions`), until one takes more than 2 ms of CPU. An application with work in
+//! the workers' hands has all its events queued behind it, so its order is kept.
 
 mod dispatch;
 mod history_cache;
@@ -226,10 +231,13 @@ pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
         router,
         replies,
         dispatcher,
+        service: service.clone(),
+        reader: store.reader().map_err(ServeError::Store)?,
         counters: counters.clone(),
         max_message_bytes: config.max_message_bytes,
         stop: stop.clone(),
         start_keys: 0,
+        inline_decisions: config.policy.cheap_decisions(),
     };
     let thread = std::thread::Builder::new()
         .name("bridge-socket".into())
@@ -252,10 +260,14 @@ struct SocketLoop {
     router: zmq::Socket,
     replies: zmq::Socket,
     dispatcher: Arc<Dispatcher<Request>>,
+    service: Arc<Service>,
+    reader: crate::store::Reader,
     counters: Arc<Counters>,
     max_message_bytes: usize,
     stop: Arc<AtomicBool>,
     start_keys: u64,
+    /// JOB_END decisions run on the socket thread (see `Policy::cheap_decisions`).
+    inline_decisions: bool,
 }
 
 impl SocketLoop {
@@ -302,6 +314,15 @@ impl SocketLoop {
         log::info!("stopped; {}", self.counters.summary());
     }
 
+    /// Answers on the socket thread.
+    fn handle_inline(&mut self, mut frames: Vec<Vec<u8>>, codec: Codec, event: Event) {
+        let reply = self.service.handle(event, &self.reader);
+        frames.push(encode_reply(codec, &reply));
+        if self.router.send_multipart(frames, zmq::DONTWAIT).is_ok() {
+            self.counters.replied.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     fn forward_replies(&self) {
         while let Ok(frames) = self.replies.recv_multipart(zmq::DONTWAIT) {
             if let Err(e) = self.router.send_multipart(frames, zmq::DONTWAIT) {
@@ -346,6 +367,15 @@ impl SocketLoop {
                         )
                     }
                 };
+                let on_worker = match event {
+                    Event::ApplicationStart(_) => true,
+                    Event::JobEnd(_) => !self.inline_decisions || self.service.decisions_are_slow(),
+                    _ => false,
+                };
+                if !on_worker && self.dispatcher.is_idle(&key) {
+                    self.handle_inline(frames, codec, event);
+                    return;
+                }
                 self.dispatcher.push(
                     key,
                     Request {

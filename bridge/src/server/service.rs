@@ -2,7 +2,7 @@
 //! everything in the store, and builds the reply.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,9 @@ use crate::store::{AppRow, Reader, RunningApp, Store, Write};
 
 /// Live runs not heard from for this long are forgotten (their history stays in the store).
 const IDLE_RUN_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+/// A decision after a job that takes more CPU than this marks the policy's decisions as slow:
+/// the server stops making them on its socket thread.
+const SLOW_DECISION: Duration = Duration::from_millis(2);
 
 struct LiveRun {
     app_name: String,
@@ -38,6 +41,7 @@ pub struct Service {
     history: HistoryCache,
     next_id: AtomicU64,
     counters: Arc<Counters>,
+    slow_decisions: AtomicBool,
 }
 
 impl Service {
@@ -54,7 +58,13 @@ impl Service {
             history: HistoryCache::default(),
             next_id: AtomicU64::new(first_id),
             counters,
+            slow_decisions: AtomicBool::new(false),
         }
+    }
+
+    /// A decision after a job once took more than 2 ms of CPU.
+    pub fn decisions_are_slow(&self) -> bool {
+        self.slow_decisions.load(Ordering::Relaxed)
     }
 
     pub fn live_runs(&self) -> usize {
@@ -309,7 +319,16 @@ impl Service {
             current_scale_out: run.target,
             jobs_done: &run.jobs_done,
         };
-        if let Some(Decision { scale_out, reason }) = run.plan.after_job(&ended) {
+        let cpu_before = thread_cpu_time();
+        let decision = run.plan.after_job(&ended);
+        let cpu = thread_cpu_time().saturating_sub(cpu_before);
+        if cpu > SLOW_DECISION && !self.slow_decisions.swap(true, Ordering::Relaxed) {
+            log::warn!(
+                "the policy took {} ms of CPU to decide after a job: deciding on worker threads from now on",
+                cpu.as_millis()
+            );
+        }
+        if let Some(Decision { scale_out, reason }) = decision {
             let scale_out = run.spec.range.clamp(i64::from(scale_out));
             if scale_out != run.target {
                 log::info!(
@@ -391,6 +410,21 @@ impl Service {
             app_event_id: end.app_event_id,
             recommended_scale_out: end.num_executors,
         }
+    }
+}
+
+/// CPU time of the calling thread (unlike wall time, not inflated by being descheduled).
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    let ok = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } == 0;
+    if ok {
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    } else {
+        Duration::ZERO
     }
 }
 
