@@ -317,6 +317,78 @@ fn a_slow_policy_computation_does_not_delay_other_applications() {
     server.stop();
 }
 
+/// Claims cheap decisions but blocks for `delay` after every job of "slow".
+struct SlowDecisions {
+    delay: Duration,
+}
+
+struct SlowDecisionPlan {
+    slow: bool,
+    delay: Duration,
+}
+
+impl RunPlan for SlowDecisionPlan {
+    fn initial(&self) -> Decision {
+        Decision::new(2, "test")
+    }
+
+    fn after_job(&mut self, _ended: &JobEnded<'_>) -> Option<Decision> {
+        if self.slow {
+            std::thread::sleep(self.delay);
+        }
+        None
+    }
+}
+
+impl Policy for SlowDecisions {
+    fn name(&self) -> String {
+        "slow-decisions-for-test".into()
+    }
+
+    fn cheap_decisions(&self) -> bool {
+        true
+    }
+
+    fn start_run(&self, run: &RunSpec, _history: &[RunRecord]) -> Box<dyn RunPlan> {
+        Box::new(SlowDecisionPlan {
+            slow: run.app_name == "slow",
+            delay: self.delay,
+        })
+    }
+}
+
+#[test]
+fn decisions_that_turn_out_slow_move_off_the_socket_thread() {
+    let dir = TempDir::new("slow-decisions");
+    let delay = Duration::from_millis(1_500);
+    let server = start_with(
+        Arc::new(SlowDecisions { delay }),
+        &dir.path().join("h.db"),
+        "tcp://127.0.0.1:*",
+    );
+    let slow = Client::connect(server.endpoint());
+    let slow_id = id(&slow.send(&app_start("slow", true, 1_000, 1)));
+    // The first slow decision is made on the socket thread and exposes the policy.
+    slow.send(&job_end(&slow_id, 0, 10, 2));
+    let endpoint = server.endpoint().to_string();
+    let slow_again = std::thread::spawn(move || {
+        let client = Client::connect(&endpoint);
+        client.send(&job_end(&slow_id, 1, 20, 2));
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let fast = Client::connect(server.endpoint());
+    let fast_id = id(&fast.send(&app_start("fast", true, 1_000, 2)));
+    let started = Instant::now();
+    for job in 0..10 {
+        fast.send(&job_end(&fast_id, job, 30 + job, 2));
+    }
+    let took = started.elapsed();
+    slow_again.join().unwrap();
+    // Ten decisions answered while the slow one was still being made: not behind it.
+    assert!(took < delay / 3, "fast decisions took {took:?}");
+    server.stop();
+}
+
 #[test]
 fn ellis_explores_then_meets_a_target() {
     let dir = TempDir::new("ellis");

@@ -5,7 +5,8 @@
 //! and hand replies back over an inproc socket, so a slow plan never holds up the socket thread
 //! or other applications. JOB_START and APPLICATION_END need no policy work and are answered on
 //! the socket thread; so are JOB_END decisions when the policy declares them cheap
-//! (`Policy::cheap_decisions`), until one takes more than 2 ms of CPU. An application with work in
+//! (`Policy::cheap_decisions`), until one takes more than 2 ms of CPU or 50 ms in all; then they
+//! move to the workers for good, so a mistaken claim holds up others once. An application with work in
 //! the workers' hands has all its events queued behind it, so its order is kept.
 
 mod dispatch;

@@ -18,9 +18,11 @@ use crate::store::{AppRow, Reader, RunningApp, Store, Write};
 
 /// Live runs not heard from for this long are forgotten (their history stays in the store).
 const IDLE_RUN_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
-/// A decision after a job that takes more CPU than this marks the policy's decisions as slow:
-/// the server stops making them on its socket thread.
-const SLOW_DECISION: Duration = Duration::from_millis(2);
+/// A decision after a job that takes more CPU than this, or so much wall time that it cannot be
+/// the scheduler's doing (it waited for something), marks the policy's decisions as slow: the
+/// server stops making them on its socket thread.
+const SLOW_DECISION_CPU: Duration = Duration::from_millis(2);
+const SLOW_DECISION_WALL: Duration = Duration::from_millis(50);
 
 struct LiveRun {
     app_name: String,
@@ -62,7 +64,7 @@ impl Service {
         }
     }
 
-    /// A decision after a job once took more than 2 ms of CPU.
+    /// A decision after a job once took too long to be made on the socket thread.
     pub fn decisions_are_slow(&self) -> bool {
         self.slow_decisions.load(Ordering::Relaxed)
     }
@@ -319,12 +321,18 @@ impl Service {
             current_scale_out: run.target,
             jobs_done: &run.jobs_done,
         };
-        let cpu_before = thread_cpu_time();
+        let (cpu_before, wall_before) = (thread_cpu_time(), Instant::now());
         let decision = run.plan.after_job(&ended);
-        let cpu = thread_cpu_time().saturating_sub(cpu_before);
-        if cpu > SLOW_DECISION && !self.slow_decisions.swap(true, Ordering::Relaxed) {
+        let (cpu, wall) = (
+            thread_cpu_time().saturating_sub(cpu_before),
+            wall_before.elapsed(),
+        );
+        if (cpu > SLOW_DECISION_CPU || wall > SLOW_DECISION_WALL)
+            && !self.slow_decisions.swap(true, Ordering::Relaxed)
+        {
             log::warn!(
-                "the policy took {} ms of CPU to decide after a job: deciding on worker threads from now on",
+                "the policy took {} ms ({} ms of CPU) to decide after a job: deciding on worker threads from now on",
+                wall.as_millis(),
                 cpu.as_millis()
             );
         }
