@@ -4,7 +4,7 @@ CARGO ?= cargo
 GRADLE ?= gradle --offline --no-daemon -q
 PYTEST := .venv/spark-3.5/bin/python -m pytest
 
-.PHONY: test deps lint rust-test java-api-check dist e2e bench bench-core clean
+.PHONY: test deps lint rust-test java-api-check dist bridge e2e bench bench-core bench-bridge clean
 
 test: deps lint rust-test dist java-api-check e2e
 
@@ -32,13 +32,20 @@ dist:
 	$(GRADLE) -Pspark35Jars="$$(scripts/spark-jars 3.5)" -Pspark40Jars="$$(scripts/spark-jars 4.0)" \
 	  -PnativeLib="$(CURDIR)/target/release/libpacer.so" -PdistDir="$(CURDIR)/dist" dist
 
-e2e: dist
+# The release build of pacer-bridge (used by the e2e tests and the benchmarks).
+bridge:
+	$(CARGO) build --release -p pacer-bridge
+
+e2e: dist bridge
 	$(PYTEST) -q tests/e2e
 
-bench: deps bench-core
+bench: deps bench-core bench-bridge
 
 bench-core:
 	scripts/bench-core
+
+bench-bridge: bridge
+	.venv/spark-3.5/bin/python bench/bridge_throughput.py
 
 clean:
 	$(CARGO) clean

@@ -46,7 +46,8 @@ def main():
     parser.add_argument("--pause-ms", type=int, default=0, help="idle time between jobs")
     args = parser.parse_args()
 
-    sc = SparkContext(conf=SparkConf().setIfMissing("spark.app.name", "Pacer I/O-bound example"))
+    # The application's name comes from spark-submit (--name); it defaults to this file's name.
+    sc = SparkContext(conf=SparkConf())
     tracker = sc.statusTracker()
     sizes = partition_sizes(args.records, args.partitions)
     expected = sum(sum(x * x for x in range(size)) for size in sizes)

@@ -233,6 +233,10 @@ class SubmitResult:
 def submit(install, master_url, conf, app_args, log_path, jar=True, timeout=600, app=EXAMPLE_APP):
     """spark-submit of an example app in client mode; the driver log is its stderr."""
     command = [str(install.home / "bin" / "spark-submit"), "--master", master_url]
+    conf = dict(conf)
+    name = conf.pop("spark.app.name", None)
+    if name:
+        command += ["--name", name]
     if jar:
         command += ["--jars", str(install.jar)]
     for key, value in conf.items():

@@ -69,7 +69,10 @@ impl Policy for Ellis {
             });
         }
 
-        let fixed: Vec<&RunRecord> = history.iter().filter(|r| r.is_fixed_scale_out()).collect();
+        let fixed: Vec<&RunRecord> = history
+            .iter()
+            .filter(|r| self.counts_as_profiling(r))
+            .collect();
         let (initial, predictions) = if fixed.len() < MIN_MODEL_RUNS {
             (fallback(run, &fixed), None)
         } else {
@@ -85,6 +88,16 @@ impl Policy for Ellis {
 }
 
 impl Ellis {
+    /// Ellis counts a run as non-adaptive only when all its jobs ran at one scale-out, so a
+    /// profiling run whose executors were still starting during its first job does not count;
+    /// `pacer` also counts every run that reported itself as a profiling run.
+    fn counts_as_profiling(&self, run: &RunRecord) -> bool {
+        match self.variant {
+            EllisVariant::Original => run.is_fixed_scale_out(),
+            EllisVariant::Pacer => run.is_fixed_scale_out() || !run.is_adaptive,
+        }
+    }
+
     fn predict_jobs(&self, history: &[RunRecord], range: ScaleOutRange) -> Predictions {
         let mut points: BTreeMap<i64, Vec<(f64, f64)>> = BTreeMap::new();
         for job in history.iter().flat_map(|r| &r.jobs) {

@@ -1,0 +1,122 @@
+//! The pacer-bridge binary's runs, export and bench commands.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use pacer_bridge::trace;
+
+fn bridge(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pacer-bridge"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn runs_and_export_show_the_history() {
+    let dir = TempDir::new("cli");
+    let db = dir.path().join("h.db");
+    let server = start("ellis", &db);
+    let client = Client::connect(server.endpoint());
+    let (profiling, _) = run_app(&client, "KMeans", false, 0, 1_000_000, 3, |_, s| 12_000 / s);
+    let (adaptive, _) = run_app(&client, "KMeans", true, 10_000, 2_000_000, 3, |_, s| {
+        12_000 / s
+    });
+    run_app(&client, "Other", true, 1_000, 3_000_000, 1, |_, _| 5_000);
+    server.stop();
+    let db_arg = db.to_str().unwrap();
+
+    let (ok, table, err) = bridge(&["runs", "--db", db_arg]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 4, "{table}");
+    assert!(lines[0].starts_with("ID") && lines[0].contains("SCALE-OUTS"));
+    assert!(
+        lines[1].contains("KMeans") && lines[1].contains("profiling"),
+        "{table}"
+    );
+    assert!(
+        lines[3].contains("Other") && lines[3].contains(" no "),
+        "missed its target: {table}"
+    );
+
+    let (ok, json, _) = bridge(&[
+        "runs", "--db", db_arg, "--app", "KMeans", "--format", "json",
+    ]);
+    assert!(ok);
+    let runs: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(runs.as_array().unwrap().len(), 2);
+    assert_eq!(runs[0]["app_event_id"], profiling.as_str());
+    assert_eq!(runs[1]["app_event_id"], adaptive.as_str());
+    assert_eq!(runs[1]["met_target"], true, "{json}");
+
+    let out = dir.path().join("kmeans.csv");
+    let (ok, _, err) = bridge(&[
+        "export",
+        "--db",
+        db_arg,
+        "--app",
+        "KMeans",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with(trace::HEADER));
+    let parsed = trace::parse(&text).unwrap();
+    assert_eq!(parsed.len(), 2);
+    assert!(parsed
+        .iter()
+        .all(|r| r.jobs.len() == 3 && r.app_name == "KMeans"));
+
+    let (ok, _, err) = bridge(&["export", "--db", db_arg, "--app", "Nobody"]);
+    assert!(!ok && err.contains("no finished runs of 'Nobody'"), "{err}");
+    let (ok, _, err) = bridge(&[
+        "runs",
+        "--db",
+        dir.path().join("missing.db").to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("no history database"), "{err}");
+}
+
+#[test]
+fn bench_reports_json() {
+    let dir = TempDir::new("bench");
+    let server = start("noop", &dir.path().join("h.db"));
+    let (ok, out, err) = bridge(&[
+        "bench",
+        "--connect",
+        server.endpoint(),
+        "--apps",
+        "3",
+        "--seconds",
+        "1",
+        "--format",
+        "json",
+    ]);
+    server.stop();
+    assert!(ok, "{err}");
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    for key in ["messages_per_s", "p50_ms", "p99_ms", "max_ms", "errors"] {
+        assert!(report.get(key).is_some(), "{key} in {out}");
+    }
+    assert!(report["messages_per_s"].as_f64().unwrap() > 10.0, "{out}");
+    assert_eq!(report["errors"], 0);
+}
+
+#[test]
+fn serve_rejects_a_bad_policy_and_a_bad_address() {
+    let (ok, _, err) = bridge(&["serve", "--policy", "magic", "--db", "/nonexistent/x.db"]);
+    assert!(!ok && err.contains("unknown policy 'magic'"), "{err}");
+    let dir = TempDir::new("bad-bind");
+    let db = dir.path().join("h.db");
+    let (ok, _, err) = bridge(&["serve", "--bind", "nonsense", "--db", db.to_str().unwrap()]);
+    assert!(!ok && err.contains("cannot bind nonsense"), "{err}");
+}

@@ -1,0 +1,54 @@
+"""The listener in a real Spark 3.5 driver talking to `pacer-bridge serve` (not a stand-in):
+a profiling run, then an adaptive run, recorded in the bridge's SQLite history."""
+
+import json
+import subprocess
+
+from harness import REPO, free_port, pacer_conf, submit
+
+BRIDGE = REPO / "target" / "release" / "pacer-bridge"
+
+
+def test_listener_and_pacer_bridge(cluster_for, tmp_path):
+    cluster = cluster_for("3.5")
+    endpoint = "tcp://127.0.0.1:%d" % free_port()
+    db = tmp_path / "history.db"
+    log = open(tmp_path / "bridge.log", "wb")
+    bridge = subprocess.Popen([str(BRIDGE), "serve", "--bind", endpoint, "--db", str(db), "--policy", "pacer"],
+                              stderr=log)
+    try:
+        app_args = ["--jobs", 4, "--partitions", 6, "--records", 1200]
+        profiling = pacer_conf(cluster.install, endpoint, **{
+            "spark.app.name": "Pacer e2e with Params(io)",
+            "spark.customExtraListener.isAdaptive": "false",
+            "spark.customExtraListener.maxExecutors": "4",
+        })
+        first = submit(cluster.install, cluster.master_url, profiling, app_args, tmp_path / "profiling.log")
+        assert first.returncode == 0 and first.result["ok"], first.describe()
+
+        adaptive = dict(profiling)
+        adaptive["spark.customExtraListener.isAdaptive"] = "true"
+        adaptive["spark.customExtraListener.targetRuntime"] = "120000"
+        second = submit(cluster.install, cluster.master_url, adaptive, app_args, tmp_path / "adaptive.log")
+        assert second.returncode == 0 and second.result["ok"], second.describe()
+    finally:
+        bridge.terminate()
+        bridge.wait(timeout=30)
+        log.close()
+    assert bridge.returncode == 0, (tmp_path / "bridge.log").read_text()
+
+    runs = json.loads(subprocess.run([str(BRIDGE), "runs", "--db", str(db), "--format", "json"],
+                                     check=True, capture_output=True, text=True).stdout)
+    assert [r["app_name"] for r in runs] == ["Pacer e2e with Params(io)"] * 2, runs
+    assert [r["adaptive"] for r in runs] == [False, True]
+    assert all(r["runtime_ms"] and r["runtime_ms"] > 0 for r in runs), runs
+    # The first profiling run explores the bottom of the range; one earlier profiling run → the
+    # midpoint (its first job ran while executors were still starting: Ellis would not count it).
+    assert runs[0]["scale_outs"][0] == 1, runs
+    assert runs[1]["scale_outs"][0] == (1 + 4) // 2, runs
+    assert "requesting 1 executor in total" in first.driver_log, first.describe()
+
+    trace = subprocess.run([str(BRIDGE), "export", "--db", str(db), "--app", "Pacer e2e with Params(io)"],
+                           check=True, capture_output=True, text=True).stdout.splitlines()
+    assert trace[0].startswith("ID|APP_ID|")
+    assert len(trace) == 1 + 2 * 4, trace
