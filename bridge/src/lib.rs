@@ -7,6 +7,7 @@ pub mod loadgen;
 pub mod logger;
 pub mod model;
 pub mod policy;
+pub mod replay;
 pub mod server;
 pub mod store;
 pub mod trace;

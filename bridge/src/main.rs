@@ -6,7 +6,9 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use pacer::protocol::Codec;
+use pacer_bridge::history::ScaleOutRange;
 use pacer_bridge::loadgen::{self, LoadConfig};
+use pacer_bridge::replay::{self, ReplayConfig};
 use pacer_bridge::server::{self, ServerConfig};
 use pacer_bridge::store::Store;
 use pacer_bridge::{logger, policy, trace};
@@ -39,6 +41,35 @@ enum CodecArg {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Replay a job-level trace under policies, against a clairvoyant bound.
+    Replay {
+        /// A trace in the job-level format of ../shared/traces.
+        #[arg(long)]
+        trace: PathBuf,
+        /// The runtime target of every replayed run, in ms.
+        #[arg(long)]
+        target_ms: i64,
+        /// Comma-separated: ellis, pacer, oracle, static-max, noop, fixed:N.
+        #[arg(long, default_value = "ellis,pacer,oracle,static-max")]
+        policies: String,
+        /// The first runs (by APP_EVENT_ID) are the history the policies get.
+        #[arg(long, default_value_t = 10)]
+        profiling_runs: usize,
+        #[arg(long, default_value_t = 4)]
+        min_executors: u32,
+        #[arg(long, default_value_t = 36)]
+        max_executors: u32,
+        /// Time for a scale-up to take effect (jittered ±25 % from the seed).
+        #[arg(long, default_value_t = 20_000)]
+        actuation_delay_ms: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Also print every replayed run (table format).
+        #[arg(long)]
+        per_run: bool,
+    },
     /// Serve recommendations (JSON and MessagePack, REQ and DEALER clients).
     Serve {
         /// ZeroMQ endpoint to bind; loopback unless told otherwise.
@@ -110,6 +141,32 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<(), String> {
     match command {
+        Command::Replay {
+            trace,
+            target_ms,
+            policies,
+            profiling_runs,
+            min_executors,
+            max_executors,
+            actuation_delay_ms,
+            seed,
+            format,
+            per_run,
+        } => {
+            let config = ReplayConfig {
+                target_ms,
+                policies: policies
+                    .split(',')
+                    .map(|p| p.trim().to_string())
+                    .filter(|p| !p.is_empty())
+                    .collect(),
+                profiling_runs,
+                range: ScaleOutRange::new(min_executors, max_executors),
+                actuation_delay_ms: actuation_delay_ms as f64,
+                seed,
+            };
+            replay_trace(&trace, &config, format, per_run)
+        }
         Command::Serve {
             bind,
             db,
@@ -156,6 +213,66 @@ fn serve(
     }
     log::info!("signal received: shutting down");
     server.wait();
+    Ok(())
+}
+
+fn replay_trace(
+    path: &Path,
+    config: &ReplayConfig,
+    format: Format,
+    per_run: bool,
+) -> Result<(), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let runs = trace::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (report, outcomes) = replay::replay(&runs, config)?;
+    if per_run {
+        let replayed = &runs[config.profiling_runs..];
+        for (i, run) in replayed.iter().enumerate() {
+            for (name, results) in &outcomes {
+                let o = &results[i];
+                let scale_outs: Vec<String> = o.scale_outs.iter().map(u32::to_string).collect();
+                println!(
+                    "run {:>4} {:<11} {:>8.1} s {:<4} {:>8.1} executor-min  {}",
+                    run.app_event_id,
+                    name,
+                    o.runtime_ms / 1e3,
+                    if o.runtime_ms <= config.target_ms as f64 {
+                        "met"
+                    } else {
+                        "MISS"
+                    },
+                    o.executor_ms / 60e3,
+                    scale_outs.join("→")
+                );
+            }
+        }
+        println!();
+    }
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
+        Format::Table => {
+            println!(
+                "{:<12} {:>5} {:>7} {:>10} {:>15} {:>14} {:>11}",
+                "policy", "runs", "CVC", "CVS min", "CVS viol. min", "executor-min", "rescalings"
+            );
+            for (name, m) in &report.policies {
+                println!(
+                    "{:<12} {:>5} {:>7.3} {:>10.2} {:>15.2} {:>14.1} {:>11.2}",
+                    name,
+                    m.runs,
+                    m.cvc,
+                    m.cvs_min,
+                    m.cvs_violating_min,
+                    m.executor_minutes,
+                    m.rescalings
+                );
+            }
+        }
+    }
     Ok(())
 }
 

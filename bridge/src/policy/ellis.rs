@@ -1,5 +1,4 @@
-//! Ellis (Thamsen et al., CloudCom 2017) as described in docs/ELLIS.md, and `pacer`, which
-//! starts from it.
+//! Ellis (Thamsen et al., CloudCom 2017) as described in docs/ELLIS.md.
 
 use std::collections::BTreeMap;
 
@@ -13,23 +12,9 @@ const SLACK_UP: f64 = 1.05;
 const SLACK_DOWN: f64 = 0.85;
 const PLAN_MARGIN: f64 = 0.9;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EllisVariant {
-    /// The published algorithm, decision rules and integer predictions as in the original.
-    Original,
-    /// Pacer's policy: Ellis without integer truncation of predictions.
-    Pacer,
-}
-
-pub struct Ellis {
-    variant: EllisVariant,
-}
-
-impl Ellis {
-    pub fn new(variant: EllisVariant) -> Ellis {
-        Ellis { variant }
-    }
-}
+/// The published algorithm: decision rules, model choice and integer predictions as in the
+/// authors' implementation.
+pub struct Ellis;
 
 /// Predicted duration of each known job (by job id) at every scale-out of the range.
 type Predictions = BTreeMap<i64, Vec<f64>>;
@@ -43,10 +28,7 @@ struct EllisPlan {
 
 impl Policy for Ellis {
     fn name(&self) -> String {
-        match self.variant {
-            EllisVariant::Original => "ellis".into(),
-            EllisVariant::Pacer => "pacer".into(),
-        }
+        "ellis".into()
     }
 
     /// After a job, Ellis sums predictions computed at the start of the run.
@@ -69,14 +51,12 @@ impl Policy for Ellis {
             });
         }
 
-        let fixed: Vec<&RunRecord> = history
-            .iter()
-            .filter(|r| self.counts_as_profiling(r))
-            .collect();
+        // Ellis's definition of a non-adaptive run: all its jobs ran at one scale-out.
+        let fixed: Vec<&RunRecord> = history.iter().filter(|r| r.is_fixed_scale_out()).collect();
         let (initial, predictions) = if fixed.len() < MIN_MODEL_RUNS {
             (fallback(run, &fixed), None)
         } else {
-            let predictions = self.predict_jobs(history, range);
+            let predictions = predict_jobs(history, range);
             (initial_from_models(run, &predictions), Some(predictions))
         };
         Box::new(EllisPlan {
@@ -87,36 +67,22 @@ impl Policy for Ellis {
     }
 }
 
-impl Ellis {
-    /// Ellis counts a run as non-adaptive only when all its jobs ran at one scale-out, so a
-    /// profiling run whose executors were still starting during its first job does not count;
-    /// `pacer` also counts every run that reported itself as a profiling run.
-    fn counts_as_profiling(&self, run: &RunRecord) -> bool {
-        match self.variant {
-            EllisVariant::Original => run.is_fixed_scale_out(),
-            EllisVariant::Pacer => run.is_fixed_scale_out() || !run.is_adaptive,
-        }
-    }
-
-    fn predict_jobs(&self, history: &[RunRecord], range: ScaleOutRange) -> Predictions {
-        let mut points: BTreeMap<i64, Vec<(f64, f64)>> = BTreeMap::new();
-        for job in history.iter().flat_map(|r| &r.jobs) {
-            points
-                .entry(job.job_id)
-                .or_default()
-                .push((f64::from(job.scale_out), job.duration_ms as f64));
-        }
+fn predict_jobs(history: &[RunRecord], range: ScaleOutRange) -> Predictions {
+    let mut points: BTreeMap<i64, Vec<(f64, f64)>> = BTreeMap::new();
+    for job in history.iter().flat_map(|r| &r.jobs) {
         points
-            .into_iter()
-            .map(|(job_id, points)| {
-                let mut predicted = ellis_predictions(&points, range);
-                if self.variant == EllisVariant::Original {
-                    predicted.iter_mut().for_each(|p| *p = p.trunc());
-                }
-                (job_id, predicted)
-            })
-            .collect()
+            .entry(job.job_id)
+            .or_default()
+            .push((f64::from(job.scale_out), job.duration_ms as f64));
     }
+    points
+        .into_iter()
+        .map(|(job_id, points)| {
+            let mut predicted = ellis_predictions(&points, range);
+            predicted.iter_mut().for_each(|p| *p = p.trunc());
+            (job_id, predicted)
+        })
+        .collect()
 }
 
 /// Fewer than three fixed-scale-out runs: the documented fallbacks.
@@ -284,7 +250,7 @@ mod tests {
 
     #[test]
     fn profiling_runs_explore() {
-        let policy = Ellis::new(EllisVariant::Original);
+        let policy = Ellis;
         let first = policy.start_run(&spec(false, 0), &[]).initial();
         let second = policy.start_run(&spec(false, 0), &history(&[4])).initial();
         assert_eq!((first.scale_out, second.scale_out), (4, 36));
@@ -292,7 +258,7 @@ mod tests {
 
     #[test]
     fn fallbacks_without_enough_history() {
-        let policy = Ellis::new(EllisVariant::Original);
+        let policy = Ellis;
         let s =
             |h: &[RunRecord], target| policy.start_run(&spec(true, target), h).initial().scale_out;
         assert_eq!(s(&[], 1_000), 36);
@@ -312,7 +278,7 @@ mod tests {
 
     #[test]
     fn initial_scale_out_is_the_smallest_meeting_the_target() {
-        let policy = Ellis::new(EllisVariant::Pacer);
+        let policy = Ellis;
         let h = history(&[4, 8, 12, 16, 24, 36]);
         // Total = 4_800_000 / s ms: meeting 390 s needs s > 12.3.
         let decision = policy.start_run(&spec(true, 390_000), &h).initial();
@@ -326,7 +292,7 @@ mod tests {
 
     #[test]
     fn replans_up_when_behind_and_down_when_ahead() {
-        let policy = Ellis::new(EllisVariant::Original);
+        let policy = Ellis;
         let h = history(&[4, 8, 12, 16, 24, 36]);
         let mut plan = policy.start_run(&spec(true, 400_000), &h);
         let jobs = [JobRecord {
@@ -373,7 +339,7 @@ mod tests {
 
     #[test]
     fn profiling_runs_never_replan() {
-        let policy = Ellis::new(EllisVariant::Original);
+        let policy = Ellis;
         let mut plan = policy.start_run(&spec(false, 0), &history(&[4, 8, 12]));
         let ended = JobEnded {
             job_id: 0,

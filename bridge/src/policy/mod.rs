@@ -5,13 +5,15 @@ mod ellis;
 mod exploration;
 mod fixed;
 mod noop;
+mod pacer;
 
 use std::sync::Arc;
 
-pub use ellis::{Ellis, EllisVariant};
+pub use ellis::Ellis;
 pub use exploration::exploration_scale_out;
 pub use fixed::Fixed;
 pub use noop::Noop;
+pub use pacer::Pacer;
 
 use crate::history::{JobRecord, RunRecord, ScaleOutRange};
 
@@ -88,8 +90,8 @@ pub fn by_name(name: &str) -> Result<Arc<dyn Policy>, String> {
     }
     match name {
         "noop" => Ok(Arc::new(Noop)),
-        "ellis" => Ok(Arc::new(Ellis::new(EllisVariant::Original))),
-        "pacer" => Ok(Arc::new(Ellis::new(EllisVariant::Pacer))),
+        "ellis" => Ok(Arc::new(Ellis)),
+        "pacer" => Ok(Arc::new(Pacer)),
         other => Err(format!(
             "unknown policy '{other}'; expected noop, fixed:N, ellis or pacer"
         )),

@@ -1,0 +1,540 @@
+//! `pacer`: Pacer's own policy (docs/POLICY.md).
+//!
+//! It plans like Ellis — a runtime model per job, the smallest scale-out that meets the target —
+//! but plans for the run at hand rather than for the average run:
+//!
+//! - **Non-job time counts.** Time between jobs and around them (driver work) is part of the
+//!   runtime; it is learned from history.
+//! - **The run's own speed.** Runs of one application differ by up to 3× at equal scale-out.
+//!   After every job the finished jobs' actual/predicted ratio (shrunk towards 1 early on)
+//!   rescales the predictions of the remaining jobs.
+//! - **A margin from the model's own errors.** Replaying the earlier runs through the same
+//!   predictions gives, for every point of progress, how far "what remained" exceeded "what was
+//!   predicted to remain". Decisions use the 90th percentile of those errors, so the target is
+//!   met at that level rather than on average.
+//! - **Actuation delay.** A scale-up helps only once the executors are up; until then the run
+//!   goes on at the current scale-out.
+//! - **Hysteresis.** Scaling down needs a stricter percentile (95th) than keeping, so a run
+//!   does not flap between two scale-outs.
+
+use std::collections::BTreeMap;
+
+use super::{exploration_scale_out, Decision, JobEnded, Policy, RunPlan, RunSpec};
+use crate::history::{RunRecord, ScaleOutRange};
+use crate::model::ellis_predictions;
+
+/// Earlier runs needed before predictions are used (as in Ellis).
+const MIN_MODEL_RUNS: usize = 3;
+/// The target is planned to be met at the first of these percentiles of the model's errors
+/// that some scale-out can reach.
+const CONFIDENCES: [f64; 3] = [0.9, 0.75, 0.5];
+/// Scaling down needs this stricter percentile.
+const CONFIDENCE_DOWN: f64 = 0.95;
+/// When no scale-out reaches the target, the smallest one within this much of the fastest:
+/// the last few percent of speed are not worth many more executors.
+const NEAR_FASTEST: f64 = 1.05;
+/// Assumed time for new executors to start and take work.
+const ACTUATION_DELAY_MS: f64 = 20_000.0;
+
+pub struct Pacer;
+
+struct Model {
+    /// Predicted duration per job id (jobs seen in at least half of the earlier runs) at every
+    /// scale-out of the range.
+    predictions: BTreeMap<i64, Vec<f64>>,
+    /// Expected non-job time per job (spread evenly, one share after the last job too).
+    gap_ms: f64,
+    /// Calibration: for k finished jobs, the earlier runs' ratios of actual remaining time to
+    /// speed-corrected predicted remaining time.
+    errors: Vec<Vec<f64>>,
+    /// Shrinkage of the observed speed towards 1: this much predicted time counts as observed
+    /// at the prior speed.
+    prior_ms: f64,
+}
+
+struct PacerPlan {
+    spec: RunSpec,
+    initial: Decision,
+    model: Option<Model>,
+}
+
+impl Policy for Pacer {
+    fn name(&self) -> String {
+        "pacer".into()
+    }
+
+    /// After a job it sums predictions computed at the start of the run.
+    fn cheap_decisions(&self) -> bool {
+        true
+    }
+
+    fn start_run(&self, run: &RunSpec, history: &[RunRecord]) -> Box<dyn RunPlan> {
+        let range = run.range;
+        if !run.is_adaptive {
+            let k = history.iter().filter(|r| !r.is_adaptive).count();
+            let s = exploration_scale_out(range, k);
+            return Box::new(PacerPlan {
+                spec: run.clone(),
+                initial: Decision::new(
+                    s,
+                    format!("profiling run {}: exploring scale-out {s}", k + 1),
+                ),
+                model: None,
+            });
+        }
+        let usable: Vec<&RunRecord> = history.iter().filter(|r| !r.jobs.is_empty()).collect();
+        if usable.len() < MIN_MODEL_RUNS {
+            return Box::new(PacerPlan {
+                spec: run.clone(),
+                initial: fallback(run, &usable),
+                model: None,
+            });
+        }
+        let model = Model::fit(&usable, range);
+        let mut plan = PacerPlan {
+            spec: run.clone(),
+            initial: Decision::new(range.max, ""),
+            model: Some(model),
+        };
+        plan.initial = plan.plan_start();
+        Box::new(plan)
+    }
+}
+
+fn fallback(run: &RunSpec, earlier: &[&RunRecord]) -> Decision {
+    let range = run.range;
+    match earlier {
+        [] => Decision::new(range.max, "no earlier runs: maximum scale-out"),
+        [_] => Decision::new(range.midpoint(), "one earlier run: middle of the range"),
+        _ => {
+            let slowest = earlier.iter().map(|r| r.runtime_ms).max().unwrap_or(0);
+            let half = range.midpoint();
+            if slowest <= run.target_ms {
+                Decision::new(
+                    (range.min + half) / 2,
+                    "two earlier runs, both met the target: lower quarter",
+                )
+            } else {
+                Decision::new(
+                    (half + range.max) / 2,
+                    "two earlier runs, one missed the target: upper quarter",
+                )
+            }
+        }
+    }
+}
+
+/// Linear-interpolated quantile (type 7) of unsorted values.
+fn quantile(values: &[f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return 1.0;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let h = (sorted.len() - 1) as f64 * q.clamp(0.0, 1.0);
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+fn median_of(values: &mut [f64]) -> f64 {
+    quantile(values, 0.5)
+}
+
+impl Model {
+    fn fit(history: &[&RunRecord], range: ScaleOutRange) -> Model {
+        // Job ids seen in at least half of the runs; robust points: the median per scale-out.
+        let mut points: BTreeMap<i64, BTreeMap<u32, Vec<f64>>> = BTreeMap::new();
+        let mut seen: BTreeMap<i64, usize> = BTreeMap::new();
+        for run in history {
+            for job in &run.jobs {
+                points
+                    .entry(job.job_id)
+                    .or_default()
+                    .entry(job.scale_out)
+                    .or_default()
+                    .push(job.duration_ms as f64);
+                *seen.entry(job.job_id).or_default() += 1;
+            }
+        }
+        let predictions: BTreeMap<i64, Vec<f64>> = points
+            .into_iter()
+            .filter(|(job_id, _)| seen[job_id] * 2 >= history.len())
+            .map(|(job_id, by_scale_out)| {
+                let robust: Vec<(f64, f64)> = by_scale_out
+                    .into_iter()
+                    .map(|(s, mut durations)| (f64::from(s), median_of(&mut durations)))
+                    .collect();
+                let predicted = ellis_predictions(&robust, range)
+                    .into_iter()
+                    .map(|p| p.max(1.0))
+                    .collect();
+                (job_id, predicted)
+            })
+            .collect();
+
+        let gaps: Vec<f64> = history
+            .iter()
+            .map(|r| {
+                (r.runtime_ms - r.total_job_time_ms()).max(0) as f64 / (r.jobs.len() + 1) as f64
+            })
+            .collect();
+        let gap_ms = quantile(&gaps, 0.5);
+        let typical = predictions
+            .values()
+            .map(|p| p[range.index(range.midpoint())])
+            .sum::<f64>();
+        let prior_ms = typical / predictions.len().max(1) as f64;
+        let mut model = Model {
+            predictions,
+            gap_ms,
+            errors: Vec::new(),
+            prior_ms,
+        };
+        model.errors = model.calibrate(history, range);
+        model
+    }
+
+    fn predicted(&self, job_id: i64, scale_out: u32, range: ScaleOutRange) -> Option<f64> {
+        self.predictions
+            .get(&job_id)
+            .map(|p| p[range.index(scale_out)])
+    }
+
+    /// Observed speed after some jobs: actual over predicted time, shrunk towards 1.
+    fn speed(&self, actual_ms: f64, predicted_ms: f64) -> f64 {
+        (actual_ms + self.prior_ms) / (predicted_ms + self.prior_ms)
+    }
+
+    /// Predicted time left after the job `after` (None: before any), at scale-out `x`.
+    fn remaining(&self, after: Option<i64>, x: u32, range: ScaleOutRange) -> f64 {
+        let upcoming = match after {
+            Some(job_id) => self.predictions.range(job_id + 1..),
+            None => self.predictions.range(..),
+        };
+        let (count, time) = upcoming.fold((0usize, 0.0), |(n, t), (_, p)| {
+            (n + 1, t + p[range.index(x)])
+        });
+        time + (count + 1) as f64 * self.gap_ms
+    }
+
+    /// Replays each earlier run through the predictions: after k jobs, actual remaining time
+    /// over speed-corrected predicted remaining time.
+    fn calibrate(&self, history: &[&RunRecord], range: ScaleOutRange) -> Vec<Vec<f64>> {
+        let longest = history.iter().map(|r| r.jobs.len()).max().unwrap_or(0);
+        let mut errors = vec![Vec::new(); longest + 1];
+        for run in history {
+            let mut jobs = run.jobs.clone();
+            jobs.sort_by_key(|j| j.job_id);
+            let gap =
+                (run.runtime_ms - run.total_job_time_ms()).max(0) as f64 / (jobs.len() + 1) as f64;
+            let (mut done_actual, mut done_predicted, mut elapsed) = (0.0, 0.0, gap);
+            for (k, progress) in errors.iter_mut().enumerate().take(jobs.len() + 1) {
+                let after = k.checked_sub(1).map(|i| jobs[i].job_id);
+                let scale_out = jobs
+                    .get(k)
+                    .or(jobs.last())
+                    .map_or(range.min, |j| j.scale_out);
+                let predicted = self.remaining(after, scale_out, range);
+                let actual = run.runtime_ms as f64 - elapsed;
+                let speed = self.speed(done_actual, done_predicted);
+                if predicted > 0.0 && actual > 0.0 {
+                    progress.push(actual / (speed * predicted));
+                }
+                if let Some(job) = jobs.get(k) {
+                    if let Some(p) = self.predicted(job.job_id, job.scale_out, range) {
+                        done_actual += job.duration_ms as f64;
+                        done_predicted += p;
+                    }
+                    elapsed += job.duration_ms as f64 + gap;
+                }
+            }
+        }
+        errors
+    }
+
+    /// The error percentile after `k` finished jobs (falling back to earlier points of
+    /// progress when few runs got this far).
+    fn margin(&self, k: usize, confidence: f64) -> f64 {
+        let k = k.min(self.errors.len().saturating_sub(1));
+        let mut pool: Vec<f64> = Vec::new();
+        for i in (0..=k).rev() {
+            pool.extend(&self.errors[i]);
+            if pool.len() >= MIN_MODEL_RUNS {
+                break;
+            }
+        }
+        quantile(&pool, confidence).max(0.0)
+    }
+}
+
+impl PacerPlan {
+    fn plan_start(&self) -> Decision {
+        let range = self.spec.range;
+        let Some(model) = &self.model else {
+            return Decision::new(range.max, "no model: maximum scale-out");
+        };
+        let times = |confidence: f64| -> Vec<f64> {
+            let margin = model.margin(0, confidence);
+            range
+                .values()
+                .map(|x| margin * model.remaining(None, x, range))
+                .collect()
+        };
+        let target = self.spec.target_ms as f64;
+        match meeting(&CONFIDENCES, &times, target) {
+            Some((i, confidence, time)) => Decision::new(
+                range.at(i),
+                format!(
+                    "smallest scale-out meeting the target at p{:.0} ({time:.0} ms)",
+                    confidence * 100.0
+                ),
+            ),
+            None => {
+                let at_median = times(0.5);
+                let i = near_fastest(&at_median);
+                Decision::new(
+                    range.at(i),
+                    format!(
+                        "target out of reach: near the fastest ({:.0} ms at p50)",
+                        at_median[i]
+                    ),
+                )
+            }
+        }
+    }
+}
+
+/// The smallest scale-out meeting `budget` at the first confidence level where one does.
+fn meeting(
+    levels: &[f64],
+    times: &dyn Fn(f64) -> Vec<f64>,
+    budget: f64,
+) -> Option<(usize, f64, f64)> {
+    levels.iter().find_map(|&confidence| {
+        let t = times(confidence);
+        (0..t.len())
+            .find(|&i| t[i] <= budget)
+            .map(|i| (i, confidence, t[i]))
+    })
+}
+
+/// The smallest scale-out within `NEAR_FASTEST` of the fastest.
+fn near_fastest(times: &[f64]) -> usize {
+    let best = times.iter().copied().fold(f64::INFINITY, f64::min);
+    (0..times.len())
+        .find(|&i| times[i] <= best * NEAR_FASTEST)
+        .unwrap_or(0)
+}
+
+impl RunPlan for PacerPlan {
+    fn initial(&self) -> Decision {
+        self.initial.clone()
+    }
+
+    fn after_job(&mut self, ended: &JobEnded<'_>) -> Option<Decision> {
+        let model = self.model.as_ref()?;
+        let range = self.spec.range;
+        let current = range.clamp(i64::from(ended.current_scale_out));
+        // Nothing to decide when no known job is left.
+        model.predictions.range(ended.job_id + 1..).next()?;
+        let (actual, predicted) =
+            ended.jobs_done.iter().fold((0.0, 0.0), |(a, p), job| {
+                match model.predicted(job.job_id, job.scale_out, range) {
+                    Some(pj) => (a + job.duration_ms as f64, p + pj),
+                    None => (a, p),
+                }
+            });
+        let speed = model.speed(actual, predicted);
+        let budget = (self.spec.target_ms - (ended.end_ms - self.spec.start_ms)) as f64;
+        let k = ended.jobs_done.len();
+
+        // Time left at scale-out x: a scale-up only helps once its executors are up.
+        let time_left = |confidence: f64| -> Vec<f64> {
+            let factor = speed * model.margin(k, confidence);
+            let at_current = factor * model.remaining(Some(ended.job_id), current, range);
+            range
+                .values()
+                .map(|x| {
+                    let at_x = factor * model.remaining(Some(ended.job_id), x, range);
+                    if x <= current {
+                        at_x
+                    } else if at_current <= ACTUATION_DELAY_MS {
+                        at_current
+                    } else {
+                        ACTUATION_DELAY_MS + (1.0 - ACTUATION_DELAY_MS / at_current) * at_x
+                    }
+                })
+                .collect()
+        };
+        let at = range.index(current);
+        match meeting(&CONFIDENCES, &time_left, budget) {
+            Some((need, confidence, time)) if need > at => Some(Decision::new(
+                range.at(need),
+                format!(
+                    "behind: {budget:.0} ms left; {time:.0} ms at {} executors (p{:.0}, speed ×{speed:.2})",
+                    range.at(need),
+                    confidence * 100.0
+                ),
+            )),
+            Some(_) => {
+                let strict = time_left(CONFIDENCE_DOWN);
+                let down = (0..strict.len()).find(|&i| strict[i] <= budget)?;
+                (down < at).then(|| {
+                    Decision::new(
+                        range.at(down),
+                        format!(
+                            "ahead: {budget:.0} ms left; {:.0} ms at {} executors (p95, speed ×{speed:.2})",
+                            strict[down],
+                            range.at(down)
+                        ),
+                    )
+                })
+            }
+            None => {
+                let at_median = time_left(0.5);
+                let best = near_fastest(&at_median);
+                (best != at).then(|| {
+                    Decision::new(
+                        range.at(best),
+                        format!(
+                            "target out of reach ({budget:.0} ms left): near the fastest, {:.0} ms at {} executors",
+                            at_median[best],
+                            range.at(best)
+                        ),
+                    )
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::JobRecord;
+
+    fn range() -> ScaleOutRange {
+        ScaleOutRange::new(4, 36)
+    }
+
+    fn spec(target_ms: i64) -> RunSpec {
+        RunSpec {
+            app_name: "a".into(),
+            is_adaptive: true,
+            target_ms,
+            range: range(),
+            start_ms: 0,
+        }
+    }
+
+    /// Ten jobs of 48 s · 8 / s, at a run-specific speed, with 1 s between jobs.
+    fn run(id: usize, s: u32, speed: f64) -> RunRecord {
+        let jobs: Vec<JobRecord> = (0..10)
+            .map(|j| JobRecord {
+                job_id: j,
+                scale_out: s,
+                duration_ms: (speed * 48_000.0 * 8.0 / f64::from(s)) as i64,
+            })
+            .collect();
+        let total: i64 = jobs.iter().map(|j| j.duration_ms).sum();
+        RunRecord {
+            app_event_id: id.to_string(),
+            is_adaptive: false,
+            start_ms: 0,
+            runtime_ms: total + 11_000,
+            target_ms: 0,
+            jobs,
+        }
+    }
+
+    fn history() -> Vec<RunRecord> {
+        [
+            (4, 1.0),
+            (8, 1.2),
+            (12, 0.9),
+            (16, 1.1),
+            (24, 1.0),
+            (36, 0.95),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, &(s, speed))| run(i, s, speed))
+        .collect()
+    }
+
+    #[test]
+    fn plans_with_a_margin_and_counts_non_job_time() {
+        let plan = Pacer.start_run(&spec(400_000), &history());
+        let s = plan.initial().scale_out;
+        // At the average speed, 10 jobs + 11 s of gaps need 3 840 000 / s + 11 000 ≤ 400 000:
+        // s ≥ 10. The margin (runs up to 1.2× slower) asks for more.
+        assert!((11..=14).contains(&s), "{s}");
+    }
+
+    #[test]
+    fn a_slow_run_scales_up_and_a_fast_one_down() {
+        let mut plan = Pacer.start_run(&spec(400_000), &history());
+        let s = plan.initial().scale_out;
+        let predicted_job = 48_000.0 * 8.0 / f64::from(s);
+        let slow = [JobRecord {
+            job_id: 0,
+            scale_out: s,
+            duration_ms: (2.0 * predicted_job) as i64,
+        }];
+        let ended = JobEnded {
+            job_id: 0,
+            end_ms: 1_000 + slow[0].duration_ms,
+            current_scale_out: s,
+            jobs_done: &slow,
+        };
+        let up = plan.after_job(&ended).expect("scale up");
+        assert!(up.scale_out > s, "{up:?}");
+
+        let mut plan = Pacer.start_run(&spec(400_000), &history());
+        let fast = [JobRecord {
+            job_id: 0,
+            scale_out: s,
+            duration_ms: (0.5 * predicted_job) as i64,
+        }];
+        let ended = JobEnded {
+            job_id: 0,
+            end_ms: 1_000 + fast[0].duration_ms,
+            current_scale_out: s,
+            jobs_done: &fast,
+        };
+        let down = plan.after_job(&ended).expect("scale down");
+        assert!(down.scale_out < s, "{down:?}");
+    }
+
+    #[test]
+    fn on_track_does_not_scale_up() {
+        let mut plan = Pacer.start_run(&spec(400_000), &history());
+        let s = plan.initial().scale_out;
+        let job = [JobRecord {
+            job_id: 0,
+            scale_out: s,
+            duration_ms: (48_000.0 * 8.0 / f64::from(s)) as i64,
+        }];
+        let ended = JobEnded {
+            job_id: 0,
+            end_ms: 1_000 + job[0].duration_ms,
+            current_scale_out: s,
+            jobs_done: &job,
+        };
+        // Knowing the run's speed needs less margin than at the start: at most a small step down.
+        let decision = plan.after_job(&ended);
+        assert!(
+            decision
+                .as_ref()
+                .is_none_or(|d| d.scale_out < s && d.scale_out + 2 >= s),
+            "{decision:?}"
+        );
+    }
+
+    #[test]
+    fn quantiles() {
+        assert_eq!(quantile(&[3.0, 1.0, 2.0], 0.5), 2.0);
+        assert!((quantile(&(1..=10).map(f64::from).collect::<Vec<_>>(), 0.9) - 9.1).abs() < 1e-9);
+        assert_eq!(quantile(&[], 0.9), 1.0);
+    }
+}

@@ -1,0 +1,155 @@
+//! `pacer-bridge replay`: the policies on recorded traces, against a clairvoyant bound
+//! (docs/EVALUATION.md).
+
+mod oracle;
+mod reference;
+mod rng;
+mod simulate;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::history::{RunRecord, ScaleOutRange};
+use crate::policy::{self, Fixed, Policy, RunSpec};
+use crate::trace::TraceRun;
+pub use reference::ReferenceModels;
+use rng::Rng;
+pub use simulate::{simulate, Outcome};
+
+#[derive(Debug, Clone)]
+pub struct ReplayConfig {
+    pub target_ms: i64,
+    pub policies: Vec<String>,
+    pub profiling_runs: usize,
+    pub range: ScaleOutRange,
+    pub actuation_delay_ms: f64,
+    pub seed: u64,
+}
+
+/// What each policy achieved over the replayed runs.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PolicyMetrics {
+    pub runs: usize,
+    /// Share of runs over the target.
+    pub cvc: f64,
+    /// Mean minutes over the target, over all runs.
+    pub cvs_min: f64,
+    /// Mean minutes over the target, over the violating runs only (0 when none).
+    pub cvs_violating_min: f64,
+    pub executor_minutes: f64,
+    pub rescalings: f64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReplayReport {
+    pub policies: BTreeMap<String, PolicyMetrics>,
+}
+
+/// Per policy, per replayed run (in order).
+pub type Outcomes = BTreeMap<String, Vec<Outcome>>;
+
+pub fn replay(
+    runs: &[TraceRun],
+    config: &ReplayConfig,
+) -> Result<(ReplayReport, Outcomes), String> {
+    if runs.len() <= config.profiling_runs {
+        return Err(format!(
+            "the trace has {} runs: nothing left to replay after {} profiling runs",
+            runs.len(),
+            config.profiling_runs
+        ));
+    }
+    let (profiling, replayed) = runs.split_at(config.profiling_runs);
+    let history: Vec<RunRecord> = profiling.iter().map(|r| r.to_record(false, 0)).collect();
+    let reference = ReferenceModels::fit(runs);
+    let mut outcomes: Outcomes = BTreeMap::new();
+    for name in &config.policies {
+        let results = match name.as_str() {
+            "oracle" => replayed
+                .iter()
+                .map(|run| oracle::oracle(run, &reference, config.range, config.target_ms as f64))
+                .collect(),
+            "static-max" => run_policy(
+                &Fixed(config.range.max),
+                replayed,
+                &history,
+                &reference,
+                config,
+            ),
+            other => run_policy(
+                policy::by_name(other)?.as_ref(),
+                replayed,
+                &history,
+                &reference,
+                config,
+            ),
+        };
+        outcomes.insert(name.clone(), results);
+    }
+    let policies = outcomes
+        .iter()
+        .map(|(name, results)| (name.clone(), metrics(results, config.target_ms as f64)))
+        .collect();
+    Ok((ReplayReport { policies }, outcomes))
+}
+
+fn run_policy(
+    policy: &dyn Policy,
+    replayed: &[TraceRun],
+    history: &[RunRecord],
+    reference: &ReferenceModels,
+    config: &ReplayConfig,
+) -> Vec<Outcome> {
+    // The same seed for every policy: each meets the same actuation delays.
+    let mut rng = Rng::new(config.seed);
+    replayed
+        .iter()
+        .map(|run| {
+            let spec = RunSpec {
+                app_name: run.app_name.clone(),
+                is_adaptive: true,
+                target_ms: config.target_ms,
+                range: config.range,
+                start_ms: run.start_ms,
+            };
+            let mut plan = policy.start_run(&spec, history);
+            simulate(
+                run,
+                reference,
+                plan.as_mut(),
+                config.range,
+                config.actuation_delay_ms,
+                &mut rng,
+            )
+        })
+        .collect()
+}
+
+fn metrics(results: &[Outcome], target_ms: f64) -> PolicyMetrics {
+    let n = results.len().max(1) as f64;
+    let over: Vec<f64> = results
+        .iter()
+        .map(|r| (r.runtime_ms - target_ms).max(0.0) / 60_000.0)
+        .collect();
+    let violating: Vec<f64> = over.iter().copied().filter(|&m| m > 0.0).collect();
+    PolicyMetrics {
+        runs: results.len(),
+        cvc: violating.len() as f64 / n,
+        cvs_min: over.iter().sum::<f64>() / n,
+        cvs_violating_min: if violating.is_empty() {
+            0.0
+        } else {
+            violating.iter().sum::<f64>() / violating.len() as f64
+        },
+        executor_minutes: results
+            .iter()
+            .map(|r| r.executor_ms / 60_000.0)
+            .sum::<f64>()
+            / n,
+        rescalings: results.iter().map(|r| f64::from(r.rescalings)).sum::<f64>() / n,
+    }
+}
+
+#[cfg(test)]
+mod tests;

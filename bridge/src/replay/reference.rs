@@ -1,0 +1,69 @@
+//! The reference runtime model of each job, fitted on every run of the trace and hidden from
+//! the policies: it only carries the *effect of the scale-out* into the simulation.
+
+use std::collections::BTreeMap;
+
+use crate::model::Ernest;
+use crate::trace::TraceRun;
+
+/// Per job id: Ernest fitted on the median duration at each recorded scale-out (medians keep
+/// the rare very slow runs from bending the curve), or none when the job was seen at fewer
+/// than three scale-outs (then the scale-out has no modelled effect).
+pub struct ReferenceModels {
+    models: BTreeMap<i64, Ernest>,
+}
+
+impl ReferenceModels {
+    pub fn fit(runs: &[TraceRun]) -> ReferenceModels {
+        let mut by_job: BTreeMap<i64, BTreeMap<u32, Vec<f64>>> = BTreeMap::new();
+        for job in runs.iter().flat_map(|r| &r.jobs) {
+            by_job
+                .entry(job.job_id)
+                .or_default()
+                .entry(job.scale_out)
+                .or_default()
+                .push(job.duration_ms as f64);
+        }
+        let models = by_job
+            .into_iter()
+            .filter(|(_, by_scale_out)| by_scale_out.len() >= 3)
+            .map(|(job_id, by_scale_out)| {
+                let (xs, ys): (Vec<f64>, Vec<f64>) = by_scale_out
+                    .into_iter()
+                    .map(|(s, mut durations)| (f64::from(s.max(1)), median(&mut durations)))
+                    .unzip();
+                (job_id, Ernest::fit(&xs, &ys))
+            })
+            .collect();
+        ReferenceModels { models }
+    }
+
+    /// How much longer job `job_id` takes at `to` executors than at `from`.
+    pub fn factor(&self, job_id: i64, from: u32, to: u32) -> f64 {
+        if from == to {
+            return 1.0;
+        }
+        let Some(model) = self.models.get(&job_id) else {
+            return 1.0;
+        };
+        let (at_from, at_to) = (
+            model.predict(f64::from(from.max(1))),
+            model.predict(f64::from(to.max(1))),
+        );
+        if at_from > 0.0 && at_to > 0.0 {
+            at_to / at_from
+        } else {
+            1.0
+        }
+    }
+}
+
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => 0.0,
+        _ if n % 2 == 1 => values[n / 2],
+        _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}

@@ -1,0 +1,171 @@
+use super::*;
+use crate::policy::{Decision, JobEnded, RunPlan};
+use crate::trace::{self, TraceJob};
+
+fn shared_trace(name: &str) -> Vec<TraceRun> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../data/traces")
+        .join(name);
+    trace::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn config(policies: &[&str], delay: f64, seed: u64) -> ReplayConfig {
+    ReplayConfig {
+        target_ms: 14 * 60_000,
+        policies: policies.iter().map(|p| p.to_string()).collect(),
+        profiling_runs: 10,
+        range: ScaleOutRange::new(4, 36),
+        actuation_delay_ms: delay,
+        seed,
+    }
+}
+
+/// Follows the recorded scale-outs of one run: the job after each boundary gets its own.
+struct Recorded(Vec<TraceJob>);
+
+impl RunPlan for Recorded {
+    fn initial(&self) -> Decision {
+        Decision::new(self.0[0].scale_out, "recorded")
+    }
+
+    fn after_job(&mut self, ended: &JobEnded<'_>) -> Option<Decision> {
+        let next = self.0.iter().find(|j| j.job_id > ended.job_id)?;
+        Some(Decision::new(next.scale_out, "recorded"))
+    }
+}
+
+#[test]
+fn keeping_the_recorded_scale_outs_reproduces_the_recorded_run() {
+    for name in ["ellis-kmeans.csv", "ellis-logisticregression.csv"] {
+        let runs = shared_trace(name);
+        let reference = ReferenceModels::fit(&runs);
+        let range = ScaleOutRange::new(1, 64);
+        for run in &runs {
+            let mut plan = Recorded(run.jobs.clone());
+            let outcome = simulate(run, &reference, &mut plan, range, 0.0, &mut Rng::new(1));
+            let recorded_end = run
+                .jobs
+                .iter()
+                .map(|j| j.end_ms)
+                .max()
+                .unwrap_or(run.end_ms)
+                .max(run.end_ms);
+            // Jobs that overlapped in the recording run one after the other here.
+            let overlap: i64 = run
+                .jobs
+                .windows(2)
+                .map(|w| (w[0].end_ms - w[1].start_ms).max(0))
+                .sum();
+            let job_time: i64 = run.jobs.iter().map(|j| j.duration_ms).sum();
+            let recorded_job_time: i64 = run.jobs.iter().map(|j| j.end_ms - j.start_ms).sum();
+            let expected = (recorded_end - run.start_ms) as f64
+                + (job_time - recorded_job_time) as f64
+                + overlap as f64;
+            assert!(
+                (outcome.runtime_ms - expected).abs() < 2.0 * run.jobs.len() as f64,
+                "{name} run {}: {} vs {expected}",
+                run.app_event_id,
+                outcome.runtime_ms
+            );
+        }
+    }
+}
+
+#[test]
+fn the_oracle_is_never_worse_than_static_max() {
+    for (name, target_min) in [
+        ("ellis-kmeans.csv", 14),
+        ("ellis-logisticregression.csv", 5),
+    ] {
+        let runs = shared_trace(name);
+        let mut c = config(&["oracle", "static-max"], 20_000.0, 7);
+        c.target_ms = target_min * 60_000;
+        let (report, outcomes) = replay(&runs, &c).unwrap();
+        let (oracle, max) = (&report.policies["oracle"], &report.policies["static-max"]);
+        assert!(oracle.cvc <= max.cvc, "{name}: {oracle:?} vs {max:?}");
+        assert!(oracle.cvs_min <= max.cvs_min + 1e-9, "{name}");
+        for (o, m) in outcomes["oracle"].iter().zip(&outcomes["static-max"]) {
+            if m.runtime_ms <= c.target_ms as f64 {
+                assert!(
+                    o.runtime_ms <= c.target_ms as f64,
+                    "{name}: the oracle misses a target static-max meets"
+                );
+                assert!(
+                    o.executor_ms <= m.executor_ms + 1.0,
+                    "{name}: the oracle pays more than static-max"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_output() {
+    let runs = shared_trace("ellis-logisticregression.csv");
+    let mut c = config(&["ellis", "pacer", "oracle", "static-max"], 20_000.0, 42);
+    c.target_ms = 5 * 60_000;
+    let (first, _) = replay(&runs, &c).unwrap();
+    let (second, _) = replay(&runs, &c).unwrap();
+    assert_eq!(first, second);
+    assert_eq!(first.policies["ellis"].runs, 55);
+}
+
+#[test]
+fn actuation_delay_pro_rates_a_job() {
+    // One job of 100 s at 10 executors; scaling to 20 halves it (reference model 1/s).
+    let job = |id, s| TraceJob {
+        job_id: id,
+        start_ms: 0,
+        end_ms: 100_000,
+        duration_ms: 100_000,
+        scale_out: s,
+    };
+    let runs: Vec<TraceRun> = [5u32, 10, 20, 40]
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| TraceRun {
+            app_event_id: i as i64,
+            app_name: "x".into(),
+            start_ms: 0,
+            end_ms: 1_000_000 / i64::from(s) * 2,
+            jobs: vec![
+                TraceJob {
+                    duration_ms: 1_000_000 / i64::from(s),
+                    end_ms: 1_000_000 / i64::from(s),
+                    scale_out: s,
+                    ..job(0, s)
+                },
+                TraceJob {
+                    start_ms: 1_000_000 / i64::from(s),
+                    end_ms: 2_000_000 / i64::from(s),
+                    duration_ms: 1_000_000 / i64::from(s),
+                    scale_out: s,
+                    ..job(1, s)
+                },
+            ],
+        })
+        .collect();
+    let reference = ReferenceModels::fit(&runs);
+    struct UpAfterFirst;
+    impl RunPlan for UpAfterFirst {
+        fn initial(&self) -> Decision {
+            Decision::new(10, "start")
+        }
+        fn after_job(&mut self, ended: &JobEnded<'_>) -> Option<Decision> {
+            (ended.job_id == 0).then(|| Decision::new(20, "up"))
+        }
+    }
+    let run = &runs[1]; // recorded at 10: 100 s per job
+    let outcome = simulate(
+        run,
+        &reference,
+        &mut UpAfterFirst,
+        ScaleOutRange::new(1, 64),
+        40_000.0,
+        &mut Rng::new(3),
+    );
+    // Job 1 runs d seconds at 10 (d = jittered delay, 30–50 s), then the rest at twice the speed.
+    let delay = outcome.runtime_ms - 100_000.0 - 50_000.0;
+    assert!((0.0..=25_000.0 + 1.0).contains(&delay), "{outcome:?}");
+    assert_eq!(outcome.rescalings, 1);
+}
