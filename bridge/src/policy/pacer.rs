@@ -33,6 +33,9 @@ const CONFIDENCE_DOWN: f64 = 0.95;
 /// When no scale-out reaches the target, the smallest one within this much of the fastest:
 /// the last few percent of speed are not worth many more executors.
 const NEAR_FASTEST: f64 = 1.05;
+/// Changes not forced by the target (scaling down, or moving within a lost run) must change
+/// the scale-out by at least this share: every rescaling costs executor starts and churn.
+const MIN_CHANGE: f64 = 0.15;
 /// Assumed time for new executors to start and take work.
 const ACTUATION_DELAY_MS: f64 = 20_000.0;
 
@@ -318,6 +321,10 @@ fn meeting(
     })
 }
 
+fn worth_changing(from: u32, to: u32) -> bool {
+    from != to && f64::from(from.abs_diff(to)) >= MIN_CHANGE * f64::from(from)
+}
+
 /// The smallest scale-out within `NEAR_FASTEST` of the fastest.
 fn near_fastest(times: &[f64]) -> usize {
     let best = times.iter().copied().fold(f64::INFINITY, f64::min);
@@ -379,7 +386,7 @@ impl RunPlan for PacerPlan {
             Some(_) => {
                 let strict = time_left(CONFIDENCE_DOWN);
                 let down = (0..strict.len()).find(|&i| strict[i] <= budget)?;
-                (down < at).then(|| {
+                (down < at && worth_changing(current, range.at(down))).then(|| {
                     Decision::new(
                         range.at(down),
                         format!(
@@ -393,7 +400,7 @@ impl RunPlan for PacerPlan {
             None => {
                 let at_median = time_left(0.5);
                 let best = near_fastest(&at_median);
-                (best != at).then(|| {
+                worth_changing(current, range.at(best)).then(|| {
                     Decision::new(
                         range.at(best),
                         format!(
