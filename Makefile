@@ -4,7 +4,7 @@ CARGO ?= cargo
 GRADLE ?= gradle --offline --no-daemon -q
 PYTEST := .venv/spark-3.5/bin/python -m pytest
 
-.PHONY: test deps lint rust-test java-api-check dist bridge e2e bench bench-core bench-bridge clean
+.PHONY: test deps lint rust-test java-api-check dist bridge e2e bench bench-core bench-bridge evaluate clean
 
 test: deps lint rust-test dist java-api-check e2e
 
@@ -46,6 +46,10 @@ bench-core:
 
 bench-bridge: bridge
 	.venv/spark-3.5/bin/python bench/bridge_throughput.py
+
+# Replays the traces under every policy: the tables of docs/EVALUATION.md and its figure.
+evaluate: bridge
+	python3 bench/evaluate.py
 
 clean:
 	$(CARGO) clean
