@@ -41,6 +41,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "queueCapacity",
     "shutdownTimeoutMs",
     "logLevel",
+    "testing.panicOnJobStart",
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +71,9 @@ pub struct Config {
     pub initial_executors: Option<u32>,
     /// Keys under the prefix that Pacer does not know (reported once at start).
     pub unknown_keys: Vec<String>,
+    /// Test only (`testing.panicOnJobStart`): the core panics in every job start, to exercise
+    /// the path from a native panic to a disabled listener.
+    pub testing_panic_on_job_start: bool,
 }
 
 /// A configuration value Pacer cannot use, naming the key and the expected form.
@@ -236,6 +240,7 @@ impl Settings {
             initial_executors: self
                 .parse_optional("spark.executor.instances", "a non-negative integer")?,
             unknown_keys: self.unknown_keys(),
+            testing_panic_on_job_start: self.bool_or(&own("testing.panicOnJobStart"), false)?,
         })
     }
 

@@ -214,6 +214,9 @@ impl Core {
     }
 
     pub fn on_job_start(&self, job_id: i32, time_ms: i64, stage_ids: &[i32]) {
+        if self.config.testing_panic_on_job_start {
+            panic!("testing.panicOnJobStart is set: panicking on purpose");
+        }
         let num_executors = {
             let mut state = self.shared.state.lock();
             if state.closed || !state.aggregator.job_started(job_id, stage_ids) {

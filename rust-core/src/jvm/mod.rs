@@ -110,7 +110,7 @@ fn entry<'local, T: Default>(
     static PANIC_HOOK: Once = Once::new();
     // Panics are reported as exceptions and through the log, never on the JVM's stderr.
     PANIC_HOOK
-        .call_once(|| std::panic::set_hook(Box::new(|info| log::error!("native panic: {info}"))));
+        .call_once(|| std::panic::set_hook(Box::new(|info| log::warn!("native panic: {info}"))));
     env.with_env(body)
         .resolve_with::<ThrowPacerException, _>(|| method)
 }
