@@ -25,3 +25,16 @@ def cluster_for(tmp_path_factory):
     for cluster in _clusters.values():
         cluster.stop()
     _clusters.clear()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Wall time of each fault-injection case against the run without Pacer."""
+    from test_faults import WALL_TIMES
+
+    if not WALL_TIMES:
+        return
+    baseline = WALL_TIMES.get("no Pacer (baseline)")
+    terminalreporter.write_sep("-", "fault injection: wall time of spark-submit")
+    for name, seconds in WALL_TIMES.items():
+        ratio = " (%.2f× baseline)" % (seconds / baseline) if baseline else ""
+        terminalreporter.write_line("%-48s %6.1f s%s" % (name, seconds, ratio))

@@ -146,10 +146,32 @@ class SparkCluster:
         self.processes = []
 
 
+class Raw:
+    """A scripted answer sent as these exact bytes."""
+
+    def __init__(self, data):
+        self.data = data
+
+
+class Late:
+    """A scripted answer sent after `seconds` (the listener may have given up by then)."""
+
+    def __init__(self, seconds, answer=None):
+        self.seconds = seconds
+        self.answer = answer
+
+
+class ForeignId:
+    """A scripted answer carrying another application's app_event_id."""
+
+    def __init__(self, scale_out):
+        self.scale_out = scale_out
+
+
 class BridgeStandIn:
     """A REP server answering like an existing bridge; it validates every field of every
-    message against PROTOCOL.md. `script(message)` returns the recommended scale-out, or None
-    to echo the message's num_executors."""
+    message against PROTOCOL.md. `script(message)` returns the recommended scale-out, None to
+    echo the message's num_executors, or a Raw, Late or ForeignId answer."""
 
     def __init__(self, script=None, port=None):
         self.script = script or (lambda message: None)
@@ -193,10 +215,18 @@ class BridgeStandIn:
                 else:
                     app_event_id = payload.get("app_event_id", "")
                     current = payload.get("num_executors", 0)
-                recommended = self.script(message)
+                answer = self.script(message)
+                if isinstance(answer, Late):
+                    time.sleep(answer.seconds)
+                    answer = answer.answer
+                if isinstance(answer, Raw):
+                    socket_.send(answer.data)
+                    continue
+                if isinstance(answer, ForeignId):
+                    app_event_id, answer = "not-" + app_event_id, answer.scale_out
                 socket_.send_json({
                     "app_event_id": app_event_id,
-                    "recommended_scale_out": current if recommended is None else recommended,
+                    "recommended_scale_out": current if answer is None else answer,
                 })
         finally:
             socket_.close(0)
@@ -204,7 +234,7 @@ class BridgeStandIn:
     def stop(self):
         self._stop.set()
         if self._thread:
-            self._thread.join(10)
+            self._thread.join(30)
         self._context.term()
 
     def of_type(self, event_type):
