@@ -4,7 +4,7 @@ CARGO ?= cargo
 GRADLE ?= gradle --offline --no-daemon -q
 PYTEST := .venv/spark-3.5/bin/python -m pytest
 
-.PHONY: test deps lint rust-test java-api-check dist bridge e2e bench bench-core bench-bridge evaluate clean
+.PHONY: test deps lint rust-test java-api-check dist bridge e2e bench bench-core bench-bridge evaluate demo fuzz clean
 
 test: deps lint rust-test dist java-api-check e2e
 
@@ -50,6 +50,18 @@ bench-bridge: bridge
 # Replays the traces under every policy: the tables of docs/EVALUATION.md and its figure.
 evaluate: bridge
 	python3 bench/evaluate.py
+
+# Pacer meeting a runtime target on a local Spark cluster; the report's path is the last line.
+demo: deps dist bridge
+	.venv/spark-3.5/bin/python scripts/demo.py
+
+# Runs each fuzz target for FUZZ_SECONDS (cargo-fuzz on the stable toolchain, no sanitizer).
+FUZZ_SECONDS ?= 60
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && for target in bridge_decode core_reply; do \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none $$target -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean

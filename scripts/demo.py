@@ -1,0 +1,133 @@
+"""`make demo`: Pacer meeting a runtime target on a local Spark standalone cluster.
+
+Starts a master and a worker (8 cores: up to 8 one-core executors) and `pacer-bridge serve
+--policy pacer`, runs the I/O-bound example a few times without a target (profiling runs: the
+bridge explores scale-outs) and then with a runtime target that only a scaled-out run meets,
+and writes a report: a table per run on the terminal and a self-contained HTML page with the
+executors over time. Everything it starts is stopped at the end, also on Ctrl-C.
+
+Usage: .venv/spark-3.5/bin/python scripts/demo.py [--quick] [--out DIR]
+"""
+
+import argparse
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "e2e"))
+sys.path.insert(0, str(REPO / "scripts"))
+
+from harness import SparkCluster, SparkInstall, free_port, pacer_conf, submit  # noqa: E402
+from demo_report import load_run, write_html  # noqa: E402
+
+BRIDGE = REPO / "target" / "release" / "pacer-bridge"
+APP_NAME = "Pacer demo with Params(io-bound, 6 jobs)"
+MAX_EXECUTORS = 8
+# Six jobs of 16 uneven partitions; tasks sleep 2 ms per record: 9.6 s of task time per job.
+WORKLOAD = ["--jobs", 6, "--partitions", 16, "--records", 4800, "--ms-per-record", 2.0]
+
+
+def say(message):
+    print("[demo %s] %s" % (time.strftime("%H:%M:%S"), message), flush=True)
+
+
+def bridge_runs(db):
+    out = subprocess.run([str(BRIDGE), "runs", "--db", str(db), "--format", "json"],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one profiling run and one adaptive run")
+    parser.add_argument("--out", default=str(REPO / "demo-output"), help="folder for the data and the report")
+    parser.add_argument("--target-s", type=float, default=60.0, help="runtime target of the adaptive runs")
+    args = parser.parse_args()
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    events = out / "events"
+    events.mkdir(exist_ok=True)
+    profiling_runs, adaptive_runs = (1, 1) if args.quick else (3, 2)
+
+    stopping = []
+
+    def interrupted(signum, frame):
+        stopping.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
+    install = SparkInstall("3.5")
+    cluster = SparkCluster(install, out / "cluster", cores=MAX_EXECUTORS, memory="8g")
+    bridge = None
+    runs = []
+    try:
+        say("starting a Spark standalone cluster on 127.0.0.1 (1 master, 1 worker with %d cores)" % MAX_EXECUTORS)
+        cluster.start()
+        endpoint = "tcp://127.0.0.1:%d" % free_port()
+        db = out / "history.db"
+        if db.exists():
+            db.unlink()
+        say("starting pacer-bridge serve --policy pacer on %s (history in %s)" % (endpoint, db))
+        bridge_log = open(out / "bridge.log", "wb")
+        bridge = subprocess.Popen([str(BRIDGE), "serve", "--bind", endpoint, "--db", str(db), "--policy", "pacer"],
+                                  stderr=bridge_log, start_new_session=True)
+        plan = [("profiling", None)] * profiling_runs + [("adaptive", args.target_s)] * adaptive_runs
+        for i, (kind, target_s) in enumerate(plan, start=1):
+            conf = pacer_conf(install, endpoint, **{
+                "spark.app.name": APP_NAME,
+                "spark.customExtraListener.isAdaptive": "true" if target_s else "false",
+                "spark.customExtraListener.targetRuntime": str(int((target_s or 0) * 1000)),
+                "spark.customExtraListener.minExecutors": "1",
+                "spark.customExtraListener.maxExecutors": str(MAX_EXECUTORS),
+                "spark.customExtraListener.executorRequestTimeoutMs": "2000",
+                "spark.cores.max": str(MAX_EXECUTORS),
+                "spark.eventLog.enabled": "true",
+                "spark.eventLog.dir": "file://%s" % events,
+            })
+            label = "profiling run (the bridge picks a scale-out to explore)" if kind == "profiling" else \
+                "adaptive run, target %.0f s" % target_s
+            say("run %d/%d: %s ..." % (i, len(plan), label))
+            before = set(events.iterdir())
+            result = submit(install, cluster.master_url, conf, WORKLOAD, out / ("run-%d-driver.log" % i))
+            if result.returncode != 0 or not (result.result and result.result["ok"]):
+                raise SystemExit("run %d failed:\n%s" % (i, result.describe()))
+            new = sorted(set(events.iterdir()) - before)
+            run = load_run(new[-1], i, kind, target_s, result.driver_log)
+            runs.append(run)
+            say("run %d/%d done: %.1f s, %s, %.1f executor-minutes, executors %s" % (
+                i, len(plan), run["runtime_s"], run["verdict"], run["executor_minutes"], run["executors_seen"]))
+        recorded = {record["app_event_id"]: record for record in bridge_runs(db)}
+        for run in runs:
+            run["bridge_scale_outs"] = recorded.get(run["app_event_id"], {}).get("scale_outs", [])
+    except KeyboardInterrupt:
+        say("interrupted: stopping everything")
+        return 130
+    finally:
+        if bridge is not None:
+            bridge.terminate()
+            try:
+                bridge.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                bridge.kill()
+        cluster.stop()
+    print()
+    print("%-4s %-10s %9s %10s %-8s %17s %s" % ("run", "kind", "target s", "runtime s", "met", "executor-minutes",
+                                                "scale-outs recommended (executors seen)"))
+    for run in runs:
+        print("%-4d %-10s %9s %10.1f %-8s %17.2f %s (%s)" % (
+            run["index"], run["kind"], "%.0f" % run["target_s"] if run["target_s"] else "-", run["runtime_s"],
+            run["verdict"], run["executor_minutes"], "→".join(map(str, run.get("bridge_scale_outs", []))),
+            run["executors_seen"]))
+    (out / "runs.json").write_text(json.dumps(runs, indent=1))
+    report = write_html(runs, out / "report.html", APP_NAME)
+    print()
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

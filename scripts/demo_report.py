@@ -1,0 +1,164 @@
+"""Reads a run's Spark event log and builds the demo's HTML report (inline SVG, no external
+files): executors over time with job boundaries and the target, and runtime against target."""
+
+import html
+import json
+import re
+from pathlib import Path
+
+REQUEST = re.compile(r"requesting (\d+) executors? in total")
+REGISTERED = re.compile(r"registered with the bridge at \S+ as app_event_id (\S+)")
+
+
+def load_run(event_log, index, kind, target_s, driver_log):
+    """One run's facts from its event log (times relative to the application start, seconds)."""
+    start = end = None
+    changes = []  # (time, +1/-1)
+    jobs = {}
+    killed = 0
+    for line in Path(event_log).read_text().splitlines():
+        event = json.loads(line)
+        name = event.get("Event")
+        if name == "SparkListenerApplicationStart":
+            start = event["Timestamp"]
+        elif name == "SparkListenerApplicationEnd":
+            end = event["Timestamp"]
+        elif name == "SparkListenerExecutorAdded":
+            changes.append((event["Timestamp"], 1))
+        elif name == "SparkListenerExecutorRemoved":
+            changes.append((event["Timestamp"], -1))
+            if "killed" in event.get("Removed Reason", "").lower():
+                killed += 1
+        elif name == "SparkListenerJobStart":
+            jobs.setdefault(event["Job ID"], [None, None])[0] = event["Submission Time"]
+        elif name == "SparkListenerJobEnd":
+            jobs.setdefault(event["Job ID"], [None, None])[1] = event["Completion Time"]
+    if start is None:
+        start = min(t for t, _ in changes) if changes else 0
+    if end is None:
+        end = max([t for t, _ in changes] + [e for _, e in jobs.values() if e] + [start])
+    timeline = [(0.0, 0)]
+    count = 0
+    for t, delta in sorted(changes):
+        count += delta
+        timeline.append((max(0.0, (t - start) / 1000.0), count))
+    runtime = (end - start) / 1000.0
+    timeline.append((runtime, count))
+    executor_seconds = sum(c * (t2 - t1) for (t1, c), (t2, _) in zip(timeline, timeline[1:]))
+    counts = [c for _, c in timeline]
+    requests = [int(n) for n in REQUEST.findall(driver_log)]
+    registered = REGISTERED.search(driver_log)
+    verdict = "profiling" if not target_s else ("met" if runtime <= target_s else "missed")
+    return {
+        "index": index,
+        "app_event_id": registered.group(1) if registered else None,
+        "kind": kind,
+        "target_s": target_s,
+        "runtime_s": runtime,
+        "verdict": verdict,
+        "executor_minutes": executor_seconds / 60.0,
+        "executors_seen": "%d–%d" % (min(counts[1:] or [0]), max(counts)),
+        "timeline": timeline,
+        "jobs": sorted(((s - start) / 1000.0, (e - start) / 1000.0, j) for j, (s, e) in jobs.items() if s and e),
+        "requests": requests,
+        "killed": killed,
+        "added_after_start": sum(1 for t, d in changes if d > 0 and (t - start) > 15_000),
+    }
+
+
+def executors_svg(run, max_executors, max_time):
+    w, h, left, bottom = 560, 170, 40, 28
+    plot_w, plot_h = w - left - 15, h - bottom - 12
+    x = lambda t: left + plot_w * t / max_time  # noqa: E731
+    y = lambda n: 12 + plot_h * (1 - n / max_executors)  # noqa: E731
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-size="10" '
+             'font-family="sans-serif">' % (w, h)]
+    for i, (s, e, job) in enumerate(run["jobs"]):
+        parts.append('<rect x="%.1f" y="12" width="%.1f" height="%.1f" fill="%s"><title>job %d: %.1f–%.1f s'
+                     '</title></rect>' % (x(s), max(0.5, x(e) - x(s)), plot_h, "#eef3fb" if i % 2 else "#dde8f7",
+                                          job, s, e))
+    points = []
+    for (t1, c), (t2, _) in zip(run["timeline"], run["timeline"][1:]):
+        points.append("%.1f,%.1f %.1f,%.1f" % (x(t1), y(c), x(t2), y(c)))
+    parts.append('<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="%s"/>' % " ".join(points))
+    if run["target_s"]:
+        color = "#2ca02c" if run["verdict"] == "met" else "#d62728"
+        parts.append('<line x1="%.1f" y1="8" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2" stroke-dasharray="5,3"/>'
+                     % (x(run["target_s"]), x(run["target_s"]), 12 + plot_h, color))
+        parts.append('<text x="%.1f" y="9" fill="%s" text-anchor="middle">target %.0f s</text>' % (
+            x(run["target_s"]), color, run["target_s"]))
+    parts.append('<line x1="%d" y1="%.1f" x2="%.1f" y2="%.1f" stroke="black"/>' % (left, 12 + plot_h, x(max_time),
+                                                                                 12 + plot_h))
+    parts.append('<line x1="%d" y1="12" x2="%d" y2="%.1f" stroke="black"/>' % (left, left, 12 + plot_h))
+    for n in range(0, max_executors + 1, 2):
+        parts.append('<text x="%d" y="%.1f" text-anchor="end">%d</text>' % (left - 4, y(n) + 3, n))
+    step = 10 if max_time <= 120 else 30
+    t = 0
+    while t <= max_time:
+        parts.append('<text x="%.1f" y="%.1f" text-anchor="middle">%d s</text>' % (x(t), 12 + plot_h + 13, t))
+        t += step
+    parts.append('<text x="8" y="%.1f" transform="rotate(-90 8 %.1f)" text-anchor="middle">executors</text>' % (
+        12 + plot_h / 2, 12 + plot_h / 2))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def runtimes_svg(runs):
+    w, h, left, bottom = 560, 40 + 26 * len(runs), 120, 20
+    max_time = max(max(r["runtime_s"], r["target_s"] or 0) for r in runs) * 1.1
+    x = lambda t: left + (w - left - 20) * t / max_time  # noqa: E731
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-size="11" '
+             'font-family="sans-serif">' % (w, h)]
+    for i, run in enumerate(runs):
+        y0 = 10 + 26 * i
+        color = {"met": "#2ca02c", "missed": "#d62728"}.get(run["verdict"], "#9e9e9e")
+        parts.append('<text x="%d" y="%d" text-anchor="end">run %d (%s)</text>' % (left - 6, y0 + 13, run["index"],
+                                                                                  run["kind"]))
+        parts.append('<rect x="%d" y="%d" width="%.1f" height="16" fill="%s"/>' % (left, y0, x(run["runtime_s"]) - left,
+                                                                                 color))
+        parts.append('<text x="%.1f" y="%d">%.1f s</text>' % (x(run["runtime_s"]) + 4, y0 + 12, run["runtime_s"]))
+        if run["target_s"]:
+            parts.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="black" stroke-width="2"/>' % (
+                x(run["target_s"]), y0 - 3, x(run["target_s"]), y0 + 19))
+    parts.append('<text x="%d" y="%d">bar: runtime; black tick: target; green met, red missed, grey profiling'
+                 '</text>' % (left, h - 5))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def write_html(runs, path, app_name):
+    adaptive = [r for r in runs if r["target_s"]]
+    met = sum(1 for r in adaptive if r["verdict"] == "met")
+    all_met = adaptive and met == len(adaptive)
+    headline = "Pacer met %d of %d runtime targets" % (met, len(adaptive))
+    max_executors = max(max(c for _, c in r["timeline"]) for r in runs)
+    max_time = max(max(r["runtime_s"], r["target_s"] or 0) for r in runs) * 1.05
+    rows = []
+    for r in runs:
+        rows.append("<tr><td>%d</td><td>%s</td><td>%s</td><td>%.1f s</td><td class='%s'>%s</td><td>%.2f</td>"
+                    "<td>%s</td><td>%s</td></tr>" % (
+                        r["index"], r["kind"], "%.0f s" % r["target_s"] if r["target_s"] else "–", r["runtime_s"],
+                        r["verdict"], r["verdict"], r["executor_minutes"],
+                        html.escape("→".join(map(str, r.get("bridge_scale_outs", []))) or "–"), r["executors_seen"]))
+    sections = []
+    for r in runs:
+        title = "Run %d — %s" % (r["index"], "profiling" if not r["target_s"] else "target %.0f s: %s in %.1f s" % (
+            r["target_s"], r["verdict"], r["runtime_s"]))
+        sections.append("<h3>%s</h3>%s" % (html.escape(title), executors_svg(r, max(max_executors, 1), max_time)))
+    page = """<!doctype html><html><head><meta charset="utf-8"><title>Pacer demo report</title>
+<style>body{font-family:sans-serif;margin:24px;max-width:900px}h1{margin-bottom:4px}
+.banner{font-size:26px;font-weight:bold;padding:12px 16px;border-radius:6px;color:white;background:%s}
+table{border-collapse:collapse;margin:16px 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
+td.met{color:#2ca02c;font-weight:bold}td.missed{color:#d62728;font-weight:bold}.note{color:#555}</style></head>
+<body><h1>Pacer demo</h1><p class="note">%s on a local Spark standalone cluster; bridge policy
+<code>pacer</code>. Profiling runs let the bridge explore scale-outs; adaptive runs have a runtime target.</p>
+<div class="banner">%s</div>
+<table><tr><th>run</th><th>kind</th><th>target</th><th>runtime</th><th>met</th><th>executor-minutes</th>
+<th>scale-outs recommended</th><th>executors seen</th></tr>%s</table>
+<h2>Runtime against target</h2>%s
+<h2>Executors over time</h2><p class="note">Blue: registered executors; shaded bands: Spark jobs;
+dashed line: the runtime target (green when met, red when missed).</p>%s
+</body></html>""" % ("#2ca02c" if all_met else "#d62728", html.escape(app_name), headline, "".join(rows),
+                     runtimes_svg(runs), "".join(sections))
+    Path(path).write_text(page)
+    return str(path)
