@@ -30,7 +30,10 @@ def main():
     workdir = Path(tempfile.mkdtemp(prefix="pacer-overhead-"))
     # Tiny tasks are latency-bound, not CPU-bound: many task slots keep the scheduler busy.
     cluster = SparkCluster(install, workdir / "cluster", cores=16, memory="8g").start()
-    bridge = BridgeStandIn().start()  # echoes: Pacer reports everything, changes nothing
+    # Answers APPLICATION_START with the executors the app runs with and echoes the rest:
+    # Pacer reports everything and changes nothing, so both runs do the same work.
+    executors = 4
+    bridge = BridgeStandIn(lambda m: executors if m["event_type"] == "APPLICATION_START" else None).start()
     app_args = ["--jobs", args.jobs, "--tasks-per-job", args.tasks_per_job]
     base = {
         "spark.executor.cores": "4",
@@ -43,21 +46,32 @@ def main():
     base["spark.executor.extraJavaOptions"] = quiet
     runs = {"without": [], "with": []}
     dropping = {"without": 0, "with": 0}
+    # A warm-up run (not counted), then pairs in ABBA order, so that drift over time (caches,
+    # JIT of the cluster's JVMs) falls on both sides equally.
+    schedule = [("warm-up", -1)] + [(mode, pair) for pair in range(args.pairs)
+                                    for mode in (("with", "without") if pair % 2 == 0 else ("without", "with"))]
     try:
-        for pair in range(args.pairs):
-            for mode in ("without", "with"):
-                if mode == "with":
-                    conf = pacer_conf(install, bridge.endpoint, **base)
-                else:
-                    conf = dict(base)
-                run = submit(install, cluster.master_url, conf, app_args,
-                             workdir / ("%s-%d.log" % (mode, pair)), jar=(mode == "with"), app=APP)
-                if run.returncode != 0 or not (run.result and run.result["ok"]):
-                    sys.exit("run failed:\n" + run.describe())
-                dropping[mode] += run.driver_log.count("Dropping event")
-                runs[mode].append((run.result["runtime_s"], run.wall_s))
-                print("pair %d %-7s Pacer: jobs %.2f s, spark-submit %.2f s" % (
-                    pair, mode, run.result["runtime_s"], run.wall_s), flush=True)
+        for mode, pair in schedule:
+            if mode == "with":
+                conf = pacer_conf(install, bridge.endpoint, **base)
+                conf["spark.customExtraListener.maxExecutors"] = str(executors)
+            else:
+                conf = dict(base)
+            # The warm-up only needs to start the cluster's JVMs and fill the OS caches.
+            run_args = ["--jobs", 2, "--tasks-per-job", args.tasks_per_job] if mode == "warm-up" else app_args
+            run = submit(install, cluster.master_url, conf, run_args,
+                         workdir / ("%s-%d.log" % (mode, pair)), jar=(mode == "with"), app=APP)
+            if mode == "with" and "releasing idle executors" in run.driver_log:
+                sys.exit("Pacer changed the executors; the runs would not be comparable")
+            if run.returncode != 0 or not (run.result and run.result["ok"]):
+                sys.exit("run failed:\n" + run.describe())
+            if mode == "warm-up":
+                print("warm-up run: %.2f s (not counted)" % run.wall_s, flush=True)
+                continue
+            dropping[mode] += run.driver_log.count("Dropping event")
+            runs[mode].append((run.result["runtime_s"], run.wall_s))
+            print("pair %d %-7s Pacer: jobs %.2f s, spark-submit %.2f s" % (
+                pair, mode, run.result["runtime_s"], run.wall_s), flush=True)
     finally:
         bridge.stop()
         cluster.stop()
