@@ -1,7 +1,11 @@
 //! Soak: 100,000 jobs and 1,000,000 tasks through the Core API, with a real ZeroMQ bridge that
 //! answers every message; prints the process's resident memory as it goes.
 //!
-//! Run: `cargo run --release -p pacer-core --example soak`
+//! Run: `cargo run --release -p pacer-core --example soak [-- --paced]`
+//!
+//! By default events come as fast as the caller can make them, far faster than a bridge round
+//! trip, so the bounded queue fills and drops (the worst case for memory). With `--paced` the
+//! caller waits after each job until the queue is empty, so every message reaches the bridge.
 
 use std::time::Instant;
 
@@ -23,6 +27,7 @@ fn resident_kib() -> u64 {
 }
 
 fn main() {
+    let paced = std::env::args().any(|a| a == "--paced");
     let context = zmq::Context::new();
     let bridge = context.socket(zmq::REP).unwrap();
     bridge.bind("tcp://127.0.0.1:*").unwrap();
@@ -94,6 +99,11 @@ fn main() {
             });
         }
         core.on_job_end(job, t + 90);
+        if paced {
+            while core.stats().queued > 0 {
+                std::thread::sleep(std::time::Duration::from_micros(20));
+            }
+        }
         if (job + 1) % 10_000 == 0 {
             let stats = core.stats();
             println!(
