@@ -240,6 +240,14 @@ class BridgeStandIn:
     def of_type(self, event_type):
         return [m["payload"] for m in self.messages if m.get("event_type") == event_type]
 
+    def wait_for(self, event_type, timeout=120):
+        """Blocks until a message of this type has arrived."""
+        deadline = time.time() + timeout
+        while not self.of_type(event_type):
+            if time.time() > deadline:
+                raise AssertionError("no %s reached the bridge" % event_type)
+            time.sleep(0.1)
+
 
 class SubmitResult:
     def __init__(self, returncode, stdout, driver_log, wall_s):
@@ -282,6 +290,10 @@ def submit(install, master_url, conf, app_args, log_path, jar=True, timeout=600,
         except subprocess.TimeoutExpired:
             _stop_process_group(process)
             stdout, _ = process.communicate()
+        except BaseException:
+            # Ctrl-C or SIGTERM: the driver runs in its own session, so stop it explicitly.
+            _stop_process_group(process)
+            raise
     wall = time.time() - started
     return SubmitResult(process.returncode, stdout.decode("utf-8", "replace"),
                         Path(log_path).read_text(errors="replace"), wall)

@@ -50,19 +50,10 @@ def test_bridge_never_started(cluster_for, tmp_path):
     assert "did not answer APPLICATION_START within 1500 ms" in run.driver_log
 
 
-def wait_for(bridge, event_type, timeout=120):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if any(m["event_type"] == event_type for m in bridge.messages):
-            return
-        time.sleep(0.1)
-    raise AssertionError("no %s reached the bridge" % event_type)
-
-
 def test_bridge_killed_mid_app(cluster_for, tmp_path):
     cluster = cluster_for(VERSION)
     bridge = BridgeStandIn(first_answer_keeps).start()
-    killer = threading.Thread(target=lambda: (wait_for(bridge, "JOB_END"), bridge.stop()))
+    killer = threading.Thread(target=lambda: (bridge.wait_for("JOB_END"), bridge.stop()))
     killer.start()
     run = run_app(cluster, tmp_path, conf_for(cluster, bridge.endpoint), "bridge killed mid-app")
     killer.join()
@@ -96,7 +87,7 @@ def test_bridge_restarted_mid_app_and_scaling_resumes(cluster_for, tmp_path):
     restarted = []
 
     def restart():
-        wait_for(first, "JOB_END")
+        first.wait_for("JOB_END")
         first.stop()
         time.sleep(1)
         # The new bridge asks for 2 executors after every job.
