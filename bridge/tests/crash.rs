@@ -53,10 +53,8 @@ fn kill_9_during_a_burst_loses_no_committed_run() {
                 (endpoint.clone(), acknowledged.clone(), stop.clone());
             std::thread::spawn(move || {
                 let context = zmq::Context::new();
-                let socket = context.socket(zmq::REQ).unwrap();
-                socket.set_linger(0).unwrap();
-                socket.set_rcvtimeo(2_000).unwrap();
-                socket.connect(&endpoint).unwrap();
+                let socket =
+                    connected_socket(&context, zmq::REQ, &endpoint, Duration::from_secs(2));
                 let send = |m: &serde_json::Value| -> Option<serde_json::Value> {
                     socket.send(serde_json::to_vec(m).unwrap(), 0).ok()?;
                     serde_json::from_slice(&socket.recv_bytes(0).ok()?).ok()

@@ -5,7 +5,7 @@
 mod common;
 
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use common::*;
 use pacer_bridge::store::Store;
@@ -83,10 +83,8 @@ fn hostile_traffic_does_not_hurt_valid_applications() {
             let endpoint = endpoint.clone();
             std::thread::spawn(move || {
                 let context = zmq::Context::new();
-                let dealer = context.socket(zmq::DEALER).unwrap();
-                dealer.set_linger(0).unwrap();
-                dealer.set_rcvtimeo(30_000).unwrap();
-                dealer.connect(&endpoint).unwrap();
+                let dealer =
+                    connected_socket(&context, zmq::DEALER, &endpoint, Duration::from_secs(30));
                 let mut garbage = Garbage(0x9E37_79B9_7F4A_7C15 ^ (seed + 1));
                 let count = HOSTILE_MESSAGES / 2;
                 let mut answered = 0;

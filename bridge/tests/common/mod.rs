@@ -53,6 +53,20 @@ pub fn start(policy: &str, db: &Path) -> RunningServer {
 }
 
 /// A REQ client, as Pacer's listener and the original Scala listener are.
+/// A socket of `kind` connected to `endpoint`: no linger, receives time out after `timeout`.
+pub fn connected_socket(
+    context: &zmq::Context,
+    kind: zmq::SocketType,
+    endpoint: &str,
+    timeout: Duration,
+) -> zmq::Socket {
+    let socket = context.socket(kind).unwrap();
+    socket.set_linger(0).unwrap();
+    socket.set_rcvtimeo(timeout.as_millis() as i32).unwrap();
+    socket.connect(endpoint).unwrap();
+    socket
+}
+
 pub struct Client {
     _context: zmq::Context,
     socket: zmq::Socket,
@@ -66,10 +80,7 @@ impl Client {
 
     pub fn with_codec(endpoint: &str, codec: Codec) -> Client {
         let context = zmq::Context::new();
-        let socket = context.socket(zmq::REQ).unwrap();
-        socket.set_linger(0).unwrap();
-        socket.set_rcvtimeo(TIMEOUT.as_millis() as i32).unwrap();
-        socket.connect(endpoint).unwrap();
+        let socket = connected_socket(&context, zmq::REQ, endpoint, TIMEOUT);
         Client {
             _context: context,
             socket,
