@@ -49,7 +49,7 @@ enum Command {
         /// The runtime target of every replayed run, in ms.
         #[arg(long)]
         target_ms: i64,
-        /// Comma-separated: ellis, pacer, oracle, static-max, noop, fixed:N.
+        /// Comma-separated: ellis, pacer, oracle, oracle-constant, static-max, noop, fixed:N.
         #[arg(long, default_value = "ellis,pacer,oracle,static-max")]
         policies: String,
         /// The first runs (by APP_EVENT_ID) are the history the policies get.
@@ -69,6 +69,10 @@ enum Command {
         /// Also print every replayed run (table format).
         #[arg(long)]
         per_run: bool,
+        /// Replayed runs join the history of later runs, per policy, as the live bridge
+        /// records them (default: every run is planned from the profiling runs only).
+        #[arg(long)]
+        learn: bool,
     },
     /// Serve recommendations (JSON and MessagePack, REQ and DEALER clients).
     Serve {
@@ -152,6 +156,7 @@ fn run(command: Command) -> Result<(), String> {
             seed,
             format,
             per_run,
+            learn,
         } => {
             let config = ReplayConfig {
                 target_ms,
@@ -164,6 +169,7 @@ fn run(command: Command) -> Result<(), String> {
                 range: ScaleOutRange::new(min_executors, max_executors),
                 actuation_delay_ms: actuation_delay_ms as f64,
                 seed,
+                learn,
             };
             replay_trace(&trace, &config, format, per_run)
         }

@@ -25,6 +25,9 @@ pub struct ReplayConfig {
     pub range: ScaleOutRange,
     pub actuation_delay_ms: f64,
     pub seed: u64,
+    /// Each replayed run joins the history of the runs after it (as the live bridge records
+    /// adaptive runs), per policy; otherwise every run gets the profiling runs only.
+    pub learn: bool,
 }
 
 /// What each policy achieved over the replayed runs.
@@ -70,6 +73,17 @@ pub fn replay(
                 .iter()
                 .map(|run| oracle::oracle(run, &reference, config.range, config.target_ms as f64))
                 .collect(),
+            "oracle-constant" => replayed
+                .iter()
+                .map(|run| {
+                    oracle::oracle_constant(
+                        run,
+                        &reference,
+                        config.range,
+                        config.target_ms as f64,
+                    )
+                })
+                .collect(),
             "static-max" => run_policy(
                 &Fixed(config.range.max),
                 replayed,
@@ -103,6 +117,7 @@ fn run_policy(
 ) -> Vec<Outcome> {
     // The same seed for every policy: each meets the same actuation delays.
     let mut rng = Rng::new(config.seed);
+    let mut history = history.to_vec();
     replayed
         .iter()
         .map(|run| {
@@ -113,15 +128,26 @@ fn run_policy(
                 range: config.range,
                 start_ms: run.start_ms,
             };
-            let mut plan = policy.start_run(&spec, history);
-            simulate(
+            let mut plan = policy.start_run(&spec, &history);
+            let outcome = simulate(
                 run,
                 reference,
                 plan.as_mut(),
                 config.range,
                 config.actuation_delay_ms,
                 &mut rng,
-            )
+            );
+            if config.learn {
+                history.push(RunRecord {
+                    app_event_id: run.app_event_id.to_string(),
+                    is_adaptive: true,
+                    start_ms: run.start_ms,
+                    runtime_ms: outcome.runtime_ms.round() as i64,
+                    target_ms: config.target_ms,
+                    jobs: outcome.jobs.clone(),
+                });
+            }
+            outcome
         })
         .collect()
 }

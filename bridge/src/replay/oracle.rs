@@ -4,7 +4,7 @@
 
 use super::reference::ReferenceModels;
 use super::simulate::{gaps, Outcome};
-use crate::history::ScaleOutRange;
+use crate::history::{JobRecord, ScaleOutRange};
 use crate::trace::TraceRun;
 
 /// Time resolution of the budget; durations are rounded up, so a plan found meets the target.
@@ -72,6 +72,17 @@ pub fn oracle(
         .map(|(o, &i)| o[i].1)
         .sum::<f64>();
     let rescalings = choice.windows(2).filter(|w| w[0] != w[1]).count() as u32;
+    let jobs = run
+        .jobs
+        .iter()
+        .zip(&options)
+        .zip(&choice)
+        .map(|((job, o), &i)| JobRecord {
+            job_id: job.job_id,
+            scale_out: scale_outs[i],
+            duration_ms: o[i].0.round() as i64,
+        })
+        .collect();
     let mut chosen: Vec<u32> = choice.iter().map(|&i| scale_outs[i]).collect();
     chosen.dedup();
     Outcome {
@@ -79,6 +90,53 @@ pub fn oracle(
         executor_ms,
         rescalings,
         scale_outs: chosen,
+        jobs,
+    }
+}
+
+/// The clairvoyant bound for one scale-out per run: knows the run's true durations, keeps a
+/// single scale-out throughout (no rescaling): the cheapest one meeting the target, else the
+/// fastest. What separates it from the per-job oracle is only per-job switching.
+pub fn oracle_constant(
+    run: &TraceRun,
+    reference: &ReferenceModels,
+    range: ScaleOutRange,
+    target_ms: f64,
+) -> Outcome {
+    let (gaps, tail) = gaps(run);
+    let fixed: f64 = gaps.iter().sum::<f64>() + tail;
+    let runtime_at = |s: u32| -> f64 {
+        fixed
+            + run
+                .jobs
+                .iter()
+                .map(|job| job.duration_ms as f64 * reference.factor(job.job_id, job.scale_out, s))
+                .sum::<f64>()
+    };
+    let options: Vec<(u32, f64)> = range.values().map(|s| (s, runtime_at(s))).collect();
+    let cost = |&(s, runtime): &(u32, f64)| f64::from(s) * runtime;
+    let meeting = options
+        .iter()
+        .filter(|o| o.1 <= target_ms)
+        .min_by(|a, b| cost(a).total_cmp(&cost(b)));
+    let fastest = options.iter().min_by(|a, b| a.1.total_cmp(&b.1));
+    let &(s, runtime_ms) = meeting.or(fastest).expect("a non-empty range");
+    Outcome {
+        runtime_ms,
+        executor_ms: f64::from(s) * runtime_ms,
+        rescalings: 0,
+        scale_outs: vec![s],
+        jobs: run
+            .jobs
+            .iter()
+            .map(|job| JobRecord {
+                job_id: job.job_id,
+                scale_out: s,
+                duration_ms: (job.duration_ms as f64
+                    * reference.factor(job.job_id, job.scale_out, s))
+                .round() as i64,
+            })
+            .collect(),
     }
 }
 

@@ -23,6 +23,8 @@ pub struct Outcome {
     pub rescalings: u32,
     /// The initial scale-out and each one decided after it.
     pub scale_outs: Vec<u32>,
+    /// The jobs as they ran in the replay (time-weighted scale-out, replayed duration).
+    pub jobs: Vec<JobRecord>,
 }
 
 /// The recorded time before each job (after the previous one) and after the last job.
@@ -181,5 +183,6 @@ pub fn simulate(
         executor_ms: timeline.executor_ms,
         rescalings,
         scale_outs,
+        jobs: jobs_done,
     }
 }

@@ -17,6 +17,7 @@ fn config(policies: &[&str], delay: f64, seed: u64) -> ReplayConfig {
         range: ScaleOutRange::new(4, 36),
         actuation_delay_ms: delay,
         seed,
+        learn: false,
     }
 }
 
@@ -96,6 +97,60 @@ fn the_oracle_is_never_worse_than_static_max() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn per_job_switching_is_never_worse_than_one_scale_out_and_that_never_worse_than_the_maximum() {
+    for (name, target_min) in [
+        ("ellis-kmeans.csv", 14),
+        ("ellis-logisticregression.csv", 5),
+    ] {
+        let runs = shared_trace(name);
+        let mut c = config(&["oracle", "oracle-constant", "static-max"], 20_000.0, 7);
+        c.target_ms = target_min * 60_000;
+        let target = c.target_ms as f64;
+        let (report, outcomes) = replay(&runs, &c).unwrap();
+        let cvc = |p: &str| report.policies[p].cvc;
+        assert!(cvc("oracle") <= cvc("oracle-constant"), "{name}");
+        assert!(cvc("oracle-constant") <= cvc("static-max"), "{name}");
+        let per_run = outcomes["oracle"]
+            .iter()
+            .zip(&outcomes["oracle-constant"])
+            .zip(&outcomes["static-max"]);
+        for ((per_job, constant), max) in per_run {
+            assert_eq!(constant.rescalings, 0);
+            if constant.runtime_ms <= target {
+                assert!(per_job.runtime_ms <= target, "{name}");
+            }
+            if max.runtime_ms <= target {
+                assert!(constant.runtime_ms <= target, "{name}");
+                assert!(constant.executor_ms <= max.executor_ms + 1.0, "{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn learning_adds_each_replayed_run_to_the_history_of_the_next() {
+    let runs = shared_trace("ellis-kmeans.csv");
+    let mut c = config(&["ellis", "pacer"], 20_000.0, 3);
+    let (_, fixed_history) = replay(&runs, &c).unwrap();
+    c.learn = true;
+    let (first, learned) = replay(&runs, &c).unwrap();
+    let (second, _) = replay(&runs, &c).unwrap();
+    assert_eq!(first, second);
+    for policy in ["ellis", "pacer"] {
+        // The first replayed run has the profiling runs only, either way; later runs are
+        // planned from more history.
+        assert_eq!(fixed_history[policy][0], learned[policy][0], "{policy}");
+        let differing = fixed_history[policy]
+            .iter()
+            .zip(&learned[policy])
+            .filter(|(a, b)| a.scale_outs != b.scale_outs)
+            .count();
+        assert!(differing > 0, "{policy}: the history did not grow");
+        assert_eq!(learned[policy][0].jobs.len(), runs[10].jobs.len());
     }
 }
 
