@@ -239,7 +239,7 @@ fn replay_trace(
                 let o = &results[i];
                 let scale_outs: Vec<String> = o.scale_outs.iter().map(u32::to_string).collect();
                 println!(
-                    "run {:>4} {:<11} {:>8.1} s {:<4} {:>8.1} executor-min  {}",
+                    "run {:>4} {:<15} {:>8.1} s {:<4} {:>8.1} executor-min  {}",
                     run.app_event_id,
                     name,
                     o.runtime_ms / 1e3,
@@ -262,12 +262,12 @@ fn replay_trace(
         ),
         Format::Table => {
             println!(
-                "{:<12} {:>5} {:>7} {:>10} {:>15} {:>14} {:>11}",
+                "{:<16} {:>5} {:>7} {:>10} {:>15} {:>14} {:>11}",
                 "policy", "runs", "CVC", "CVS min", "CVS viol. min", "executor-min", "rescalings"
             );
             for (name, m) in &report.policies {
                 println!(
-                    "{:<12} {:>5} {:>7.3} {:>10.2} {:>15.2} {:>14.1} {:>11.2}",
+                    "{:<16} {:>5} {:>7.3} {:>10.2} {:>15.2} {:>14.1} {:>11.2}",
                     name,
                     m.runs,
                     m.cvc,

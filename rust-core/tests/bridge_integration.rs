@@ -424,6 +424,45 @@ fn messagepack_codec_end_to_end() {
 }
 
 #[test]
+fn shutdown_does_not_wait_for_a_bridge_known_to_be_silent() {
+    let bridge = FakeBridge::start("tcp://127.0.0.1:*", echo_script("q", 2));
+    let core = core_for(
+        &bridge.endpoint,
+        &[
+            ("responseTimeoutMs", "6000"),
+            ("shutdownTimeoutMs", "30000"),
+        ],
+    );
+    start_app(&core, 1);
+    bridge.wait_for(1, WAIT);
+    wait_until("registration", || core.stats().replies == 1);
+    drop(bridge);
+    core.on_job_start(0, 2_000, &[]);
+    wait_until("the JOB_START timeout", || core.stats().reply_timeouts == 1);
+    core.on_application_end(3_000);
+    let started = Instant::now();
+    core.close();
+    // A liveness bound, not a speed target: neither the 6 s reply timeout nor the 30 s grace
+    // may hold up the end of the application once the bridge is known to be silent.
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "close took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn shutdown_still_delivers_application_end_to_an_answering_bridge() {
+    let bridge = FakeBridge::start("tcp://127.0.0.1:*", echo_script("e", 2));
+    let core = core_for(&bridge.endpoint, &[("shutdownTimeoutMs", "5000")]);
+    start_app(&core, 1);
+    core.on_application_end(2_000);
+    core.close();
+    let messages = bridge.wait_for(2, WAIT);
+    assert_eq!(messages[1]["event_type"], "APPLICATION_END");
+}
+
+#[test]
 fn close_returns_promptly_with_a_dead_bridge() {
     let core = core_for(
         &unused_endpoint(),

@@ -76,12 +76,7 @@ pub fn replay(
             "oracle-constant" => replayed
                 .iter()
                 .map(|run| {
-                    oracle::oracle_constant(
-                        run,
-                        &reference,
-                        config.range,
-                        config.target_ms as f64,
-                    )
+                    oracle::oracle_constant(run, &reference, config.range, config.target_ms as f64)
                 })
                 .collect(),
             "static-max" => run_policy(

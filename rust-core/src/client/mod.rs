@@ -23,6 +23,10 @@ pub use queue::{OutboundQueue, Popped, Pushed};
 
 /// Pause before retrying APPLICATION_START after a failure that returned at once.
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
+/// At shutdown, how long an exchange with a bridge known to be silent may take before it is
+/// given up, instead of the whole shutdown grace: long enough for a bridge that has come back
+/// to take APPLICATION_END, short enough not to hold up the end of the application.
+const SILENT_SHUTDOWN_PROBE: Duration = Duration::from_millis(250);
 
 #[derive(Debug, Clone)]
 pub struct ClientSettings {
@@ -198,9 +202,13 @@ impl Worker {
         let kind = event.event_type();
         let registering = kind == EventType::ApplicationStart;
         let queue = self.queue.clone();
-        let abort = move || queue.must_stop();
-        self.counters.sent.fetch_add(1, Ordering::Relaxed);
+        let silent = self.outage;
         let started = Instant::now();
+        let abort = move || {
+            queue.must_stop()
+                || (silent && queue.is_closing() && started.elapsed() >= SILENT_SHUTDOWN_PROBE)
+        };
+        self.counters.sent.fetch_add(1, Ordering::Relaxed);
         match self
             .connection
             .exchange(request, self.settings.response_timeout, &abort)
@@ -248,7 +256,15 @@ impl Worker {
                 }
                 self.retry_registration(registering, started)
             }
-            Exchange::Aborted => Next::Stop,
+            Exchange::Aborted => {
+                if !self.queue.must_stop() {
+                    log::info!(
+                        "bridge {} still silent at shutdown: not waiting for it",
+                        self.settings.address
+                    );
+                }
+                Next::Stop
+            }
         }
     }
 
