@@ -1,6 +1,7 @@
 """Reproduces docs/EVALUATION.md: replays the recorded traces (data/traces) and synthetic
-traces of four scaling profiles under ellis, pacer, the oracle and static-max, prints the
-tables, and draws CVC against executor-minutes (docs/evaluation/cvc_vs_cost.svg).
+traces of four scaling profiles under ellis, pacer, the two clairvoyant bounds and static-max,
+prints the tables, draws CVC against executor-minutes (docs/evaluation/cvc_vs_cost.svg), and
+repeats ellis and pacer with replayed runs joining the history (`--learn`).
 
 Usage: python3 bench/evaluate.py   (after `cargo build --release -p pacer-bridge`; `make evaluate`)
 """
@@ -13,16 +14,17 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BRIDGE = REPO / "target" / "release" / "pacer-bridge"
-POLICIES = ["ellis", "pacer", "oracle", "static-max"]
-COLORS = {"ellis": "#d62728", "pacer": "#1f77b4", "oracle": "#2ca02c", "static-max": "#7f7f7f"}
+POLICIES = ["ellis", "pacer", "oracle", "oracle-constant", "static-max"]
+COLORS = {"ellis": "#d62728", "pacer": "#1f77b4", "oracle": "#2ca02c", "oracle-constant": "#9467bd",
+          "static-max": "#7f7f7f"}
 RECORDED = [("K-Means", REPO / "data/traces/ellis-kmeans.csv", 14 * 60_000),
             ("Logistic Regression", REPO / "data/traces/ellis-logisticregression.csv", 5 * 60_000)]
 SYNTHETIC = [(profile, seed) for profile in ("strong", "amdahl", "ushape", "flat") for seed in (1, 2)]
 
 
-def replay(trace, target_ms):
+def replay(trace, target_ms, policies=POLICIES, learn=False):
     out = subprocess.run([str(BRIDGE), "replay", "--trace", str(trace), "--target-ms", str(target_ms),
-                          "--policies", ",".join(POLICIES), "--format", "json"],
+                          "--policies", ",".join(policies), "--format", "json"] + (["--learn"] if learn else []),
                          check=True, capture_output=True, text=True)
     return json.loads(out.stdout)["policies"]
 
@@ -60,7 +62,7 @@ def svg(panels, path):
            'font-size="10">' % (columns * w, rows * h + 30)]
     out.append('<rect width="100%" height="100%" fill="white"/>')
     for k, policy in enumerate(POLICIES):
-        x = 10 + k * 110
+        x = 10 + k * 130
         out.append('<circle cx="%d" cy="15" r="5" fill="%s"/><text x="%d" y="19">%s</text>' % (
             x, COLORS[policy], x + 9, policy))
     for i, (title, result) in enumerate(panels):
@@ -90,15 +92,32 @@ def svg(panels, path):
     path.write_text("\n".join(out))
 
 
+def learning(traces):
+    """ellis and pacer when every replayed run joins the history of the next (--learn)."""
+    print("## Learning from replayed runs (--learn)\n")
+    print("| trace | ellis CVC | pacer CVC | oracle CVC | ellis executor-min | pacer executor-min | "
+          "ellis CVS min | pacer CVS min | goal (half gap / cost / CVS) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, trace, target in traces:
+        result = replay(trace, target, ["ellis", "pacer", "oracle"], learn=True)
+        e, p, o = result["ellis"], result["pacer"], result["oracle"]
+        print("| %s | %.3f | %.3f | %.3f | %.1f | %.1f | %.2f | %.2f | %s |" % (
+            name, e["cvc"], p["cvc"], o["cvc"], e["executor_minutes"], p["executor_minutes"], e["cvs_min"],
+            p["cvs_min"], " / ".join("yes" if part else "no" for part in goal(result))))
+    print()
+
+
 def main():
     if not BRIDGE.exists():
         sys.exit("build it first: cargo build --release -p pacer-bridge")
     panels = []
+    traces = []
     print("## Recorded traces\n")
     for name, trace, target in RECORDED:
         result = replay(trace, target)
         table(name, target, result)
         panels.append((name, result))
+        traces.append((name, trace, target))
     print("## Synthetic traces (bench/synthetic_trace.py)\n")
     with tempfile.TemporaryDirectory() as tmp:
         for profile, seed in SYNTHETIC:
@@ -110,6 +129,8 @@ def main():
             result = replay(trace, target)
             table("synthetic %s, seed %d" % (profile, seed), target, result)
             panels.append(("%s-%d" % (profile, seed), result))
+            traces.append(("synthetic %s, seed %d" % (profile, seed), trace, target))
+        learning(traces)
     figure = REPO / "docs" / "evaluation" / "cvc_vs_cost.svg"
     svg(panels, figure)
     print("figure: %s" % figure.relative_to(REPO))
