@@ -1,7 +1,9 @@
 """Reproduces docs/EVALUATION.md: replays the recorded traces (data/traces) and synthetic
 traces of four scaling profiles under ellis, pacer, the two clairvoyant bounds and static-max,
-prints the tables, draws CVC against executor-minutes (docs/evaluation/cvc_vs_cost.svg), and
-repeats ellis and pacer with replayed runs joining the history (`--learn`).
+prints the tables, draws CVC against executor-minutes (docs/evaluation/cvc_vs_cost.svg),
+repeats the recorded traces with the reference held inside each job's recorded scale-outs
+(`--reference-outside hold`), and ellis and pacer with replayed runs joining the history
+(`--learn`).
 
 Usage: python3 bench/evaluate.py   (after `cargo build --release -p pacer-bridge`; `make evaluate`)
 """
@@ -22,9 +24,10 @@ RECORDED = [("K-Means", REPO / "data/traces/ellis-kmeans.csv", 14 * 60_000),
 SYNTHETIC = [(profile, seed) for profile in ("strong", "amdahl", "ushape", "flat") for seed in (1, 2)]
 
 
-def replay(trace, target_ms, policies=POLICIES, learn=False):
+def replay(trace, target_ms, policies=POLICIES, learn=False, outside="fit"):
     out = subprocess.run([str(BRIDGE), "replay", "--trace", str(trace), "--target-ms", str(target_ms),
-                          "--policies", ",".join(policies), "--format", "json"] + (["--learn"] if learn else []),
+                          "--policies", ",".join(policies), "--format", "json", "--reference-outside", outside]
+                         + (["--learn"] if learn else []),
                          check=True, capture_output=True, text=True)
     return json.loads(out.stdout)["policies"]
 
@@ -107,6 +110,20 @@ def learning(traces):
     print()
 
 
+def held_reference(traces):
+    """The recorded traces again, with each job's reference factor held at its nearest recorded
+    scale-out instead of extrapolated (--reference-outside hold): how much of the oracle's
+    advantage rests on extrapolation."""
+    print("## Sensitivity: reference held inside the recorded scale-outs (--reference-outside hold)\n")
+    print("| trace | " + " | ".join("%s CVC / executor-min" % p for p in POLICIES) + " |")
+    print("|---|" + "---|" * len(POLICIES))
+    for name, trace, target in traces:
+        result = replay(trace, target, outside="hold")
+        print("| %s | %s |" % (name, " | ".join(
+            "%.3f / %.1f" % (result[p]["cvc"], result[p]["executor_minutes"]) for p in POLICIES)))
+    print()
+
+
 def main():
     if not BRIDGE.exists():
         sys.exit("build it first: cargo build --release -p pacer-bridge")
@@ -118,6 +135,7 @@ def main():
         table(name, target, result)
         panels.append((name, result))
         traces.append((name, trace, target))
+    held_reference(traces)
     print("## Synthetic traces (bench/synthetic_trace.py)\n")
     with tempfile.TemporaryDirectory() as tmp:
         for profile, seed in SYNTHETIC:

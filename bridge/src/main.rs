@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use pacer::protocol::Codec;
 use pacer_bridge::history::ScaleOutRange;
 use pacer_bridge::loadgen::{self, LoadConfig};
-use pacer_bridge::replay::{self, ReplayConfig};
+use pacer_bridge::replay::{self, Outside, ReplayConfig};
 use pacer_bridge::server::{self, ServerConfig};
 use pacer_bridge::store::Store;
 use pacer_bridge::{logger, policy, trace};
@@ -31,6 +31,12 @@ struct Cli {
 enum Format {
     Table,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutsideArg {
+    Fit,
+    Hold,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -73,6 +79,10 @@ enum Command {
         /// records them (default: every run is planned from the profiling runs only).
         #[arg(long)]
         learn: bool,
+        /// The reference model at scale-outs a job was never recorded at: its fitted curve
+        /// (fit), or its value at the nearest recorded scale-out (hold; a sensitivity check).
+        #[arg(long, value_enum, default_value = "fit")]
+        reference_outside: OutsideArg,
     },
     /// Serve recommendations (JSON and MessagePack, REQ and DEALER clients).
     Serve {
@@ -157,6 +167,7 @@ fn run(command: Command) -> Result<(), String> {
             format,
             per_run,
             learn,
+            reference_outside,
         } => {
             let config = ReplayConfig {
                 target_ms,
@@ -170,6 +181,10 @@ fn run(command: Command) -> Result<(), String> {
                 actuation_delay_ms: actuation_delay_ms as f64,
                 seed,
                 learn,
+                outside: match reference_outside {
+                    OutsideArg::Fit => Outside::Fit,
+                    OutsideArg::Hold => Outside::Hold,
+                },
             };
             replay_trace(&trace, &config, format, per_run)
         }

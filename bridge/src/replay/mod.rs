@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::history::{RunRecord, ScaleOutRange};
 use crate::policy::{self, Fixed, Policy, RunSpec};
 use crate::trace::TraceRun;
-pub use reference::ReferenceModels;
+pub use reference::{Outside, ReferenceModels};
 use rng::Rng;
 pub use simulate::{simulate, Outcome};
 
@@ -28,6 +28,8 @@ pub struct ReplayConfig {
     /// Each replayed run joins the history of the runs after it (as the live bridge records
     /// adaptive runs), per policy; otherwise every run gets the profiling runs only.
     pub learn: bool,
+    /// The reference model at scale-outs a job was never recorded at.
+    pub outside: Outside,
 }
 
 /// What each policy achieved over the replayed runs.
@@ -65,7 +67,7 @@ pub fn replay(
     }
     let (profiling, replayed) = runs.split_at(config.profiling_runs);
     let history: Vec<RunRecord> = profiling.iter().map(|r| r.to_record(false, 0)).collect();
-    let reference = ReferenceModels::fit(runs);
+    let reference = ReferenceModels::fit_with(runs, config.outside);
     let mut outcomes: Outcomes = BTreeMap::new();
     for name in &config.policies {
         let results = match name.as_str() {

@@ -6,15 +6,37 @@ use std::collections::BTreeMap;
 use crate::model::Ernest;
 use crate::trace::TraceRun;
 
+/// What the reference says about scale-outs a job was never recorded at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Outside {
+    /// The fitted curve, extrapolated (the method of docs/EVALUATION.md).
+    #[default]
+    Fit,
+    /// The curve's value at the nearest recorded scale-out: no effect beyond the evidence (a
+    /// sensitivity check).
+    Hold,
+}
+
 /// Per job id: Ernest fitted on the median duration at each recorded scale-out (medians keep
 /// the rare very slow runs from bending the curve), or none when the job was seen at fewer
 /// than three scale-outs (then the scale-out has no modelled effect).
 pub struct ReferenceModels {
-    models: BTreeMap<i64, Ernest>,
+    models: BTreeMap<i64, JobModel>,
+    outside: Outside,
+}
+
+struct JobModel {
+    curve: Ernest,
+    /// The smallest and largest scale-out the job was recorded at.
+    recorded: (u32, u32),
 }
 
 impl ReferenceModels {
     pub fn fit(runs: &[TraceRun]) -> ReferenceModels {
+        ReferenceModels::fit_with(runs, Outside::Fit)
+    }
+
+    pub fn fit_with(runs: &[TraceRun], outside: Outside) -> ReferenceModels {
         let mut by_job: BTreeMap<i64, BTreeMap<u32, Vec<f64>>> = BTreeMap::new();
         for job in runs.iter().flat_map(|r| &r.jobs) {
             by_job
@@ -28,14 +50,20 @@ impl ReferenceModels {
             .into_iter()
             .filter(|(_, by_scale_out)| by_scale_out.len() >= 3)
             .map(|(job_id, by_scale_out)| {
+                let lowest = by_scale_out.keys().next().copied().unwrap_or(1);
+                let highest = by_scale_out.keys().next_back().copied().unwrap_or(lowest);
                 let (xs, ys): (Vec<f64>, Vec<f64>) = by_scale_out
                     .into_iter()
                     .map(|(s, mut durations)| (f64::from(s.max(1)), median(&mut durations)))
                     .unzip();
-                (job_id, Ernest::fit(&xs, &ys))
+                let model = JobModel {
+                    curve: Ernest::fit(&xs, &ys),
+                    recorded: (lowest, highest),
+                };
+                (job_id, model)
             })
             .collect();
-        ReferenceModels { models }
+        ReferenceModels { models, outside }
     }
 
     /// How much longer job `job_id` takes at `to` executors than at `from`.
@@ -46,9 +74,16 @@ impl ReferenceModels {
         let Some(model) = self.models.get(&job_id) else {
             return 1.0;
         };
+        let (from, to) = match self.outside {
+            Outside::Fit => (from, to),
+            Outside::Hold => {
+                let (lowest, highest) = model.recorded;
+                (from.clamp(lowest, highest), to.clamp(lowest, highest))
+            }
+        };
         let (at_from, at_to) = (
-            model.predict(f64::from(from.max(1))),
-            model.predict(f64::from(to.max(1))),
+            model.curve.predict(f64::from(from.max(1))),
+            model.curve.predict(f64::from(to.max(1))),
         );
         if at_from > 0.0 && at_to > 0.0 {
             at_to / at_from

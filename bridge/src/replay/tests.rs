@@ -18,6 +18,7 @@ fn config(policies: &[&str], delay: f64, seed: u64) -> ReplayConfig {
         actuation_delay_ms: delay,
         seed,
         learn: false,
+        outside: Outside::Fit,
     }
 }
 
@@ -129,6 +130,26 @@ fn per_job_switching_is_never_worse_than_one_scale_out_and_that_never_worse_than
             }
         }
     }
+}
+
+#[test]
+fn holding_the_reference_keeps_each_job_inside_its_recorded_scale_outs() {
+    let runs = shared_trace("ellis-logisticregression.csv");
+    let fit = ReferenceModels::fit_with(&runs, Outside::Fit);
+    let hold = ReferenceModels::fit_with(&runs, Outside::Hold);
+    // Job 1 was recorded at 11 to 36 executors only.
+    let recorded: Vec<u32> = runs
+        .iter()
+        .flat_map(|r| &r.jobs)
+        .filter(|j| j.job_id == 1)
+        .map(|j| j.scale_out)
+        .collect();
+    let lowest = *recorded.iter().min().unwrap();
+    assert!(lowest > 4, "{lowest}");
+    assert_eq!(hold.factor(1, 13, 4), hold.factor(1, 13, lowest));
+    assert_ne!(fit.factor(1, 13, 4), fit.factor(1, 13, lowest));
+    // Inside the recorded scale-outs both agree.
+    assert_eq!(hold.factor(1, 13, 20), fit.factor(1, 13, 20));
 }
 
 #[test]
