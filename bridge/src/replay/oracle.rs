@@ -31,8 +31,7 @@ pub fn oracle(
             scale_outs
                 .iter()
                 .map(|&s| {
-                    let duration =
-                        job.duration_ms as f64 * reference.factor(job.job_id, job.scale_out, s);
+                    let duration = reference.duration_at(job, s);
                     let held = gaps[k] + duration + if k == last { tail } else { 0.0 };
                     (duration, f64::from(s) * held)
                 })
@@ -105,36 +104,39 @@ pub fn oracle_constant(
 ) -> Outcome {
     let (gaps, tail) = gaps(run);
     let fixed: f64 = gaps.iter().sum::<f64>() + tail;
-    let runtime_at = |s: u32| -> f64 {
-        fixed
-            + run
+    // Per scale-out: the run's job durations and its runtime.
+    let options: Vec<(u32, Vec<f64>, f64)> = range
+        .values()
+        .map(|s| {
+            let durations: Vec<f64> = run
                 .jobs
                 .iter()
-                .map(|job| job.duration_ms as f64 * reference.factor(job.job_id, job.scale_out, s))
-                .sum::<f64>()
-    };
-    let options: Vec<(u32, f64)> = range.values().map(|s| (s, runtime_at(s))).collect();
-    let cost = |&(s, runtime): &(u32, f64)| f64::from(s) * runtime;
+                .map(|j| reference.duration_at(j, s))
+                .collect();
+            let runtime = fixed + durations.iter().sum::<f64>();
+            (s, durations, runtime)
+        })
+        .collect();
+    let cost = |o: &&(u32, Vec<f64>, f64)| f64::from(o.0) * o.2;
     let meeting = options
         .iter()
-        .filter(|o| o.1 <= target_ms)
+        .filter(|o| o.2 <= target_ms)
         .min_by(|a, b| cost(a).total_cmp(&cost(b)));
-    let fastest = options.iter().min_by(|a, b| a.1.total_cmp(&b.1));
-    let &(s, runtime_ms) = meeting.or(fastest).expect("a non-empty range");
+    let fastest = options.iter().min_by(|a, b| a.2.total_cmp(&b.2));
+    let (s, durations, runtime_ms) = meeting.or(fastest).expect("a non-empty range");
     Outcome {
-        runtime_ms,
-        executor_ms: f64::from(s) * runtime_ms,
+        runtime_ms: *runtime_ms,
+        executor_ms: f64::from(*s) * runtime_ms,
         rescalings: 0,
-        scale_outs: vec![s],
+        scale_outs: vec![*s],
         jobs: run
             .jobs
             .iter()
-            .map(|job| JobRecord {
+            .zip(durations)
+            .map(|(job, d)| JobRecord {
                 job_id: job.job_id,
-                scale_out: s,
-                duration_ms: (job.duration_ms as f64
-                    * reference.factor(job.job_id, job.scale_out, s))
-                .round() as i64,
+                scale_out: *s,
+                duration_ms: d.round() as i64,
             })
             .collect(),
     }

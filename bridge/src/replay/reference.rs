@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::model::Ernest;
-use crate::trace::TraceRun;
+use crate::trace::{TraceJob, TraceRun};
 
 /// What the reference says about scale-outs a job was never recorded at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -64,6 +64,11 @@ impl ReferenceModels {
             })
             .collect();
         ReferenceModels { models, outside }
+    }
+
+    /// The recorded job's duration carried to scale-out `s`.
+    pub fn duration_at(&self, job: &TraceJob, s: u32) -> f64 {
+        job.duration_ms as f64 * self.factor(job.job_id, job.scale_out, s)
     }
 
     /// How much longer job `job_id` takes at `to` executors than at `from`.

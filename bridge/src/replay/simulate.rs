@@ -148,9 +148,7 @@ pub fn simulate(
     for (job, gap) in run.jobs.iter().zip(gaps) {
         timeline.wait(gap);
         let started = timeline.now;
-        let recorded = job.duration_ms as f64;
-        let scale_out =
-            timeline.run_job(|s| recorded * reference.factor(job.job_id, job.scale_out, s));
+        let scale_out = timeline.run_job(|s| reference.duration_at(job, s));
         jobs_done.push(JobRecord {
             job_id: job.job_id,
             scale_out: scale_out.round().max(1.0) as u32,
