@@ -73,23 +73,33 @@ fn keeping_the_recorded_scale_outs_reproduces_the_recorded_run() {
     }
 }
 
-#[test]
-fn the_oracle_is_never_worse_than_static_max() {
-    for (name, target_min) in [
+/// Both recorded traces replayed with `policies` at their experiments' targets: the trace's
+/// name, the target (ms) and the replay's results.
+fn replay_recorded(policies: &[&str]) -> Vec<(&'static str, f64, ReplayReport, Outcomes)> {
+    [
         ("ellis-kmeans.csv", 14),
         ("ellis-logisticregression.csv", 5),
-    ] {
-        let runs = shared_trace(name);
-        let mut c = config(&["oracle", "static-max"], 20_000.0, 7);
+    ]
+    .into_iter()
+    .map(|(name, target_min)| {
+        let mut c = config(policies, 20_000.0, 7);
         c.target_ms = target_min * 60_000;
-        let (report, outcomes) = replay(&runs, &c).unwrap();
+        let (report, outcomes) = replay(&shared_trace(name), &c).unwrap();
+        (name, c.target_ms as f64, report, outcomes)
+    })
+    .collect()
+}
+
+#[test]
+fn the_oracle_is_never_worse_than_static_max() {
+    for (name, target, report, outcomes) in replay_recorded(&["oracle", "static-max"]) {
         let (oracle, max) = (&report.policies["oracle"], &report.policies["static-max"]);
         assert!(oracle.cvc <= max.cvc, "{name}: {oracle:?} vs {max:?}");
         assert!(oracle.cvs_min <= max.cvs_min + 1e-9, "{name}");
         for (o, m) in outcomes["oracle"].iter().zip(&outcomes["static-max"]) {
-            if m.runtime_ms <= c.target_ms as f64 {
+            if m.runtime_ms <= target {
                 assert!(
-                    o.runtime_ms <= c.target_ms as f64,
+                    o.runtime_ms <= target,
                     "{name}: the oracle misses a target static-max meets"
                 );
                 assert!(
@@ -103,15 +113,8 @@ fn the_oracle_is_never_worse_than_static_max() {
 
 #[test]
 fn per_job_switching_is_never_worse_than_one_scale_out_and_that_never_worse_than_the_maximum() {
-    for (name, target_min) in [
-        ("ellis-kmeans.csv", 14),
-        ("ellis-logisticregression.csv", 5),
-    ] {
-        let runs = shared_trace(name);
-        let mut c = config(&["oracle", "oracle-constant", "static-max"], 20_000.0, 7);
-        c.target_ms = target_min * 60_000;
-        let target = c.target_ms as f64;
-        let (report, outcomes) = replay(&runs, &c).unwrap();
+    let policies = ["oracle", "oracle-constant", "static-max"];
+    for (name, target, report, outcomes) in replay_recorded(&policies) {
         let cvc = |p: &str| report.policies[p].cvc;
         assert!(cvc("oracle") <= cvc("oracle-constant"), "{name}");
         assert!(cvc("oracle-constant") <= cvc("static-max"), "{name}");
