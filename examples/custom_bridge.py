@@ -2,7 +2,7 @@
 
 Pacer's listener (and the original Scala listener) talk to this like to any bridge: a REQ
 socket sends one JSON message per event, `{"event_type": ..., "payload": {...}}`, and waits
-for `{"app_event_id": ..., "recommended_scale_out": N}` (see ../shared/PROTOCOL.md).
+for `{"app_event_id": ..., "recommended_scale_out": N}` (see docs/PROTOCOL.md).
 Replace `Predictor` with your model; everything else is plumbing.
 
 Run:   python examples/custom_bridge.py tcp://127.0.0.1:5555

@@ -2,12 +2,10 @@
 //! bridge, as fast as it answers (each application waits for a reply before its next event,
 //! like the listener). Reports throughput and latency.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use pacer::protocol::{
-    AppSpecs, ApplicationEnd, ApplicationStart, Codec, EnvironmentSpecs, Event, JobEnd, JobStart,
-    ResourceSpecs, Stage, StageMetrics,
+use pacer_protocol::{
+    samples, ApplicationEnd, ApplicationStart, Codec, Event, JobEnd, JobStart, Stage,
 };
 use serde::Serialize;
 
@@ -83,65 +81,42 @@ impl SimulatedApp {
     }
 }
 
+/// The sample APPLICATION_START with the name and id of simulated application `index`.
 fn application_start(index: usize, run: u64, now_ms: i64) -> ApplicationStart {
-    let specs = ResourceSpecs {
-        cores: 4,
-        memory: "8g".into(),
-        memory_overhead: "819m".into(),
-    };
-    ApplicationStart {
-        application_id: format!("app-bench-{index}-{run}"),
-        app_name: format!("BenchApp{} with Params(input, {})", index % 50, index % 7),
-        app_time: now_ms,
-        is_adaptive: true,
-        is_training: false,
-        app_specs: AppSpecs {
-            algorithm_name: format!("BenchApp{}", index % 50),
-            algorithm_args: vec!["input".into(), (index % 7).to_string()],
-            datasize_mb: 10_240,
-            target_runtime: 600_000,
-            min_executors: 4,
-            max_executors: 36,
-        },
-        driver_specs: specs.clone(),
-        executor_specs: specs,
-        environment_specs: EnvironmentSpecs {
-            machine_type: "x86_64".into(),
-            hadoop_version: "3.3.4".into(),
-            spark_version: "3.5.1".into(),
-            scala_version: "2.12.18".into(),
-            java_version: "17.0.15".into(),
-        },
-    }
+    let mut start = samples::application_start();
+    let algorithm = format!("BenchApp{}", index % 50);
+    let argument = (index % 7).to_string();
+    start.application_id = format!("app-bench-{index}-{run}");
+    start.app_name = format!("{algorithm} with Params(input, {argument})");
+    start.app_time = now_ms;
+    start.is_adaptive = true;
+    start.is_training = false;
+    start.app_specs.algorithm_name = algorithm;
+    start.app_specs.algorithm_args = vec!["input".into(), argument];
+    start.app_specs.target_runtime = 600_000;
+    start
 }
 
+/// The sample JOB_END with `STAGES_PER_JOB` stages (a chain) built from its stage record.
 fn job_end(app_event_id: String, job_id: i64, now_ms: i64, scale_out: i64) -> JobEnd {
-    let stages: BTreeMap<String, Stage> = (0..STAGES_PER_JOB)
+    let mut job = samples::job_end();
+    let template = job
+        .stages
+        .values()
+        .next()
+        .cloned()
+        .expect("the sample has a stage");
+    job.stages = (0..STAGES_PER_JOB)
         .map(|k| {
             let stage_id = job_id * STAGES_PER_JOB + k;
             let stage = Stage {
                 stage_id: stage_id.to_string(),
-                stage_name: format!("treeAggregate at KMeans.scala:{}", 100 + k),
-                num_tasks: 200,
                 parent_stage_ids: if k > 0 { vec![stage_id - 1] } else { vec![] },
-                attempt_id: 0,
-                failure_reason: String::new(),
                 start_time: now_ms - 5_000 + k * 2_000,
                 end_time: now_ms - 3_000 + k * 2_000,
                 start_scale_out: scale_out,
                 end_scale_out: scale_out,
-                rescaling_time_ratio: 0.0,
-                rdd_num_partitions: 200,
-                rdd_num_cached_partitions: 200,
-                rdd_mem_size: 536_870_912,
-                rdd_disk_size: 0,
-                metrics: StageMetrics {
-                    cpu_utilization: 0.83,
-                    gc_time_ratio: 0.04,
-                    shuffle_read_write_ratio: 1.0,
-                    input_output_ratio: 0.0,
-                    memory_spill_ratio: 0.0,
-                },
+                ..template.clone()
             };
             (stage_id.to_string(), stage)
         })
@@ -151,8 +126,7 @@ fn job_end(app_event_id: String, job_id: i64, now_ms: i64, scale_out: i64) -> Jo
         app_time: now_ms,
         job_id,
         num_executors: scale_out,
-        rescaling_time_ratio: 0.0,
-        stages,
+        ..job
     }
 }
 

@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use pacer::protocol::Codec;
 use pacer_bridge::history::ScaleOutRange;
 use pacer_bridge::loadgen::{self, LoadConfig};
 use pacer_bridge::replay::{self, Outside, ReplayConfig};
 use pacer_bridge::server::{self, ServerConfig};
 use pacer_bridge::store::Store;
 use pacer_bridge::{logger, policy, trace};
+use pacer_protocol::Codec;
 
 #[derive(Parser)]
 #[command(

@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::history::{JobRecord, RunRecord};
-use pacer::protocol::Stage;
+use pacer_protocol::Stage;
 
 /// Operations applied per transaction at most, so a burst does not hold the write lock long.
 const BATCH: usize = 5_000;

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use pacer::protocol::Codec;
 use pacer_bridge::history::RunRecord;
 use pacer_bridge::policy::{Decision, JobEnded, Policy, RunPlan, RunSpec};
 use pacer_bridge::store::Store;
+use pacer_protocol::Codec;
 use serde_json::{json, Value};
 
 #[test]

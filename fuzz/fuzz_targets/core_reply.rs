@@ -1,8 +1,8 @@
-//! The core's decoding of a bridge's reply: never panics, in either codec.
+//! The decoding of a bridge's reply, as the core does it: never panics, in either codec.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pacer::protocol::Codec;
+use pacer_protocol::Codec;
 
 fuzz_target!(|data: &[u8]| {
     for codec in [Codec::Json, Codec::MessagePack] {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
-use crate::protocol::{Codec, EnvironmentSpecs, ResourceSpecs};
+use pacer_protocol::{Codec, EnvironmentSpecs, ResourceSpecs};
 
 pub const PREFIX: &str = "spark.customExtraListener.";
 

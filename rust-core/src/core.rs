@@ -15,7 +15,7 @@ use crate::client::{Client, ClientSettings, Outcome};
 use crate::config::Config;
 use crate::control::{Action, Controller, Recommendation};
 use crate::logging;
-use crate::protocol::{self, AppSpecs, Event};
+use pacer_protocol::{self as protocol, AppSpecs, Event};
 
 /// A kill Spark has not carried out after this long is forgotten.
 const KILL_GRACE_MS: i64 = 60_000;

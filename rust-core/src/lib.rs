@@ -11,7 +11,6 @@ pub mod control;
 mod core;
 mod jvm;
 pub mod logging;
-pub mod protocol;
 
 pub use crate::aggregation::{RddTotals, StageCompletion, StageInfo, TaskMetricTotals};
 pub use crate::config::{Config, ConfigError};

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use pacer::protocol::{Codec, Event, EventType};
+use pacer_protocol::{Codec, Event, EventType, ProtocolError};
 
 use crate::policy::Policy;
 use crate::store::{Store, StoreError};
@@ -392,7 +392,7 @@ impl SocketLoop {
                 fallback,
             } => {
                 let n = self.counters.bad_messages.fetch_add(1, Ordering::Relaxed);
-                if matches!(problem, wire::Problem::TooLarge { .. }) {
+                if matches!(problem, ProtocolError::TooLarge { .. }) {
                     self.counters.too_large.fetch_add(1, Ordering::Relaxed);
                 }
                 if n < 10 || n.is_power_of_two() {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use pacer::protocol::{self, Event, EventType, Reply};
+use pacer_protocol::{self as protocol, Event, EventType, Reply};
 
 use super::history_cache::HistoryCache;
 use super::Counters;

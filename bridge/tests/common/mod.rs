@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use pacer::protocol::Codec;
 use pacer_bridge::policy::{self, Policy};
 use pacer_bridge::server::{self, RunningServer, ServerConfig};
+use pacer_protocol::{samples, Codec};
 use serde_json::{json, Value};
 
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -108,39 +108,67 @@ impl Client {
     }
 }
 
+/// A sample message of `protocol/samples/` with `changes` merged into its payload.
+fn sample(text: &str, changes: Value) -> Value {
+    let mut message: Value = serde_json::from_str(text).unwrap();
+    let payload = message["payload"].as_object_mut().unwrap();
+    for (field, value) in changes.as_object().unwrap() {
+        payload.insert(field.clone(), value.clone());
+    }
+    message
+}
+
 pub fn app_start(name: &str, adaptive: bool, target_ms: i64, time: i64) -> Value {
-    json!({"event_type": "APPLICATION_START", "payload": {
-        "application_id": format!("app-{time}"), "app_name": name, "app_time": time,
-        "is_adaptive": adaptive, "is_training": false,
-        "app_specs": {"algorithm_name": name, "algorithm_args": [], "datasize_mb": 100,
-                      "target_runtime": target_ms, "min_executors": 2, "max_executors": 10},
-        "driver_specs": {"cores": 1, "memory": "1g", "memory_overhead": "102m"},
-        "executor_specs": {"cores": 1, "memory": "1g", "memory_overhead": "102m"},
-        "environment_specs": {"machine_type": "x86_64", "hadoop_version": "3.3.4",
-                              "spark_version": "3.5.1", "scala_version": "2.12.18", "java_version": "17"}}})
+    let mut message = sample(
+        samples::APPLICATION_START,
+        json!({"application_id": format!("app-{time}"), "app_name": name, "app_time": time,
+               "is_adaptive": adaptive, "is_training": false}),
+    );
+    let specs = &mut message["payload"]["app_specs"];
+    specs["algorithm_name"] = json!(name);
+    specs["algorithm_args"] = json!([]);
+    specs["target_runtime"] = json!(target_ms);
+    specs["min_executors"] = json!(2);
+    specs["max_executors"] = json!(10);
+    message
 }
 
 pub fn job_start(id: &str, job: i64, time: i64, executors: i64) -> Value {
-    json!({"event_type": "JOB_START", "payload": {
-        "app_event_id": id, "app_time": time, "job_id": job, "num_executors": executors}})
+    sample(
+        samples::JOB_START,
+        json!({"app_event_id": id, "app_time": time, "job_id": job, "num_executors": executors}),
+    )
 }
 
+/// A JOB_END with one stage that took the job's last 10 ms.
 pub fn job_end(id: &str, job: i64, time: i64, executors: i64) -> Value {
-    json!({"event_type": "JOB_END", "payload": {
-        "app_event_id": id, "app_time": time, "job_id": job, "num_executors": executors,
-        "rescaling_time_ratio": 0.0,
-        "stages": {job.to_string(): {
-            "stage_id": job.to_string(), "stage_name": "map", "num_tasks": 4, "parent_stage_ids": [],
-            "attempt_id": 0, "failure_reason": "", "start_time": time - 10, "end_time": time,
-            "start_scale_out": executors, "end_scale_out": executors, "rescaling_time_ratio": 0.0,
-            "rdd_num_partitions": 4, "rdd_num_cached_partitions": 0, "rdd_mem_size": 0, "rdd_disk_size": 0,
-            "metrics": {"cpu_utilization": 0.5, "gc_time_ratio": 0.0, "shuffle_read_write_ratio": 0.0,
-                        "input_output_ratio": 1.0, "memory_spill_ratio": 0.0}}}}})
+    let mut message = sample(
+        samples::JOB_END,
+        json!({"app_event_id": id, "app_time": time, "job_id": job, "num_executors": executors,
+               "rescaling_time_ratio": 0.0}),
+    );
+    let stages = message["payload"]["stages"].as_object_mut().unwrap();
+    let mut stage = stages.values().next().unwrap().clone();
+    for (field, value) in [
+        ("stage_id", json!(job.to_string())),
+        ("parent_stage_ids", json!([])),
+        ("start_time", json!(time - 10)),
+        ("end_time", json!(time)),
+        ("start_scale_out", json!(executors)),
+        ("end_scale_out", json!(executors)),
+    ] {
+        stage[field] = value;
+    }
+    stages.clear();
+    stages.insert(job.to_string(), stage);
+    message
 }
 
 pub fn app_end(id: &str, time: i64, executors: i64) -> Value {
-    json!({"event_type": "APPLICATION_END", "payload": {
-        "app_event_id": id, "app_time": time, "num_executors": executors}})
+    sample(
+        samples::APPLICATION_END,
+        json!({"app_event_id": id, "app_time": time, "num_executors": executors}),
+    )
 }
 
 pub fn scale_out(reply: &Value) -> i64 {

@@ -19,7 +19,7 @@ pub use stages::{RddTotals, StageCompletion, StageInfo, TaskMetricTotals};
 
 use stages::{Moment, StageRecord};
 
-use crate::protocol::Stage;
+use pacer_protocol::Stage;
 
 /// Jobs whose end event never came are forgotten, oldest first, beyond this many.
 const MAX_ACTIVE_JOBS: usize = 10_000;

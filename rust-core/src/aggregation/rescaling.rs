@@ -84,7 +84,7 @@ impl Mark {
     pub fn ratio_until(&self, end: Mark) -> f64 {
         let rescaling = (end.cumulative_ms - self.cumulative_ms).max(0) as f64;
         let window = (end.time_ms - self.time_ms).max(0) as f64;
-        crate::protocol::ratio(rescaling, window).clamp(0.0, 1.0)
+        pacer_protocol::ratio(rescaling, window).clamp(0.0, 1.0)
     }
 }
 

@@ -1,6 +1,6 @@
 //! One stage across its attempts, and how it is reported in JOB_END.
 
-use crate::protocol::{self, ratio, StageMetrics};
+use pacer_protocol::{self as protocol, ratio, StageMetrics};
 
 use super::rescaling::Mark;
 
@@ -54,7 +54,7 @@ impl TaskMetricTotals {
         self.peak_execution_memory += other.peak_execution_memory;
     }
 
-    /// The ratios of PROTOCOL.md, each by the division rule.
+    /// The ratios of docs/PROTOCOL.md, each by the division rule.
     pub fn ratios(&self) -> StageMetrics {
         let f = |v: i64| v as f64;
         StageMetrics {

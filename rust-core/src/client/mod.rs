@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use crate::protocol::{Codec, Event, EventType, ProtocolError, Reply};
+use pacer_protocol::{Codec, Event, EventType, ProtocolError, Reply};
 
 use connection::{Connection, Exchange};
 pub use queue::{OutboundQueue, Popped, Pushed};

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::protocol::{Event, EventType};
+use pacer_protocol::{Event, EventType};
 
 /// What happened to a pushed event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,7 +126,7 @@ impl OutboundQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{ApplicationEnd, JobStart};
+    use pacer_protocol::{ApplicationEnd, JobStart};
 
     fn job(id: i64) -> Event {
         Event::JobStart(JobStart {

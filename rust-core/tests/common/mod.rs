@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
-use pacer::protocol::Codec;
+use pacer_protocol::Codec;
 
 /// What the stand-in does with one request.
 pub enum Response {

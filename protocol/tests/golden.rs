@@ -1,112 +1,38 @@
-//! The wire format checked field by field against PROTOCOL.md, in both codecs.
+//! The wire format checked field by field against docs/PROTOCOL.md, in both codecs, on the
+//! sample messages of `protocol/samples/`.
 
-use std::collections::BTreeMap;
+use std::path::Path;
 
-use pacer::protocol::{
-    AppSpecs, ApplicationEnd, ApplicationStart, Codec, EnvironmentSpecs, Event, JobEnd, JobStart,
-    ProtocolError, Reply, ResourceSpecs, Stage, StageMetrics,
-};
+use pacer_protocol::{samples, Codec, Event, ProtocolError, Reply};
 use serde_json::{json, Value};
 
-fn application_start() -> Event {
-    Event::ApplicationStart(Box::new(ApplicationStart {
-        application_id: "app-20240101-0001".into(),
-        app_name: "KMeans with Params(in, 10)".into(),
-        app_time: 1_700_000_000_000,
-        is_adaptive: true,
-        is_training: false,
-        app_specs: AppSpecs {
-            algorithm_name: "KMeans".into(),
-            algorithm_args: vec!["in".into(), "10".into()],
-            datasize_mb: 2048,
-            target_runtime: 840_000,
-            min_executors: 4,
-            max_executors: 36,
-        },
-        driver_specs: ResourceSpecs {
-            cores: 2,
-            memory: "4g".into(),
-            memory_overhead: "409m".into(),
-        },
-        executor_specs: ResourceSpecs {
-            cores: 1,
-            memory: "8g".into(),
-            memory_overhead: "819m".into(),
-        },
-        environment_specs: EnvironmentSpecs {
-            machine_type: "n1-standard-4".into(),
-            hadoop_version: "3.3.4".into(),
-            spark_version: "3.5.1".into(),
-            scala_version: "2.12.18".into(),
-            java_version: "17".into(),
-        },
-    }))
+/// Every sample file of the folder, parsed: the folder, not a list in the code, is the set.
+fn sample_files() -> Vec<(String, Value)> {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let mut files: Vec<(String, Value)> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "json"))
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let value = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                value,
+            )
+        })
+        .collect();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    files
 }
 
-fn job_start() -> Event {
-    Event::JobStart(JobStart {
-        app_event_id: "42".into(),
-        app_time: 1_700_000_001_000,
-        job_id: 3,
-        num_executors: 4,
-    })
-}
-
-fn stage() -> Stage {
-    Stage {
-        stage_id: "7".into(),
-        stage_name: "map at KMeans.scala:10".into(),
-        num_tasks: 200,
-        parent_stage_ids: vec![5, 6],
-        attempt_id: 1,
-        failure_reason: String::new(),
-        start_time: 1_700_000_001_100,
-        end_time: 1_700_000_001_900,
-        start_scale_out: 4,
-        end_scale_out: 6,
-        rescaling_time_ratio: 0.25,
-        rdd_num_partitions: 200,
-        rdd_num_cached_partitions: 100,
-        rdd_mem_size: 1_048_576,
-        rdd_disk_size: 0,
-        metrics: StageMetrics {
-            cpu_utilization: 0.8,
-            gc_time_ratio: 0.05,
-            shuffle_read_write_ratio: 1.0,
-            input_output_ratio: 0.0,
-            memory_spill_ratio: 0.5,
-        },
-    }
-}
-
-fn job_end() -> Event {
-    let mut stages = BTreeMap::new();
-    stages.insert("7".to_string(), stage());
-    Event::JobEnd(JobEnd {
-        app_event_id: "42".into(),
-        app_time: 1_700_000_002_000,
-        job_id: 3,
-        num_executors: 6,
-        rescaling_time_ratio: 0.125,
-        stages,
-    })
-}
-
-fn application_end() -> Event {
-    Event::ApplicationEnd(ApplicationEnd {
-        app_event_id: "42".into(),
-        app_time: 1_700_000_003_000,
-        num_executors: 6,
-    })
-}
-
-fn all_events() -> Vec<Event> {
-    vec![
-        application_start(),
-        job_start(),
-        job_end(),
-        application_end(),
-    ]
+fn sample(name: &str) -> Value {
+    sample_files()
+        .into_iter()
+        .find(|(file, _)| file == name)
+        .unwrap_or_else(|| panic!("no sample {name}"))
+        .1
 }
 
 fn to_json(event: &Event) -> Value {
@@ -161,8 +87,32 @@ fn assert_envelope(value: &Value, event_type: &str) -> Value {
 }
 
 #[test]
+fn the_embedded_samples_are_the_folder() {
+    let mut embedded: Vec<(String, Value)> = samples::FILES
+        .iter()
+        .map(|(name, text)| (name.to_string(), serde_json::from_str(text).unwrap()))
+        .collect();
+    embedded.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(embedded, sample_files());
+}
+
+#[test]
+fn every_sample_event_decodes_and_encodes_back_unchanged() {
+    for (name, value) in sample_files() {
+        if name == "reply.json" {
+            continue;
+        }
+        let bytes = serde_json::to_vec(&value).unwrap();
+        let event = Codec::Json
+            .decode_event(&bytes)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(to_json(&event), value, "{name}");
+    }
+}
+
+#[test]
 fn application_start_fields() {
-    let payload = assert_envelope(&to_json(&application_start()), "APPLICATION_START");
+    let payload = assert_envelope(&sample("application_start.json"), "APPLICATION_START");
     use Kind::*;
     assert_fields(
         &payload,
@@ -205,29 +155,32 @@ fn application_start_fields() {
             ("java_version", Str),
         ],
     );
+    // Each field lands in the field of the same name.
+    let start = samples::application_start();
+    assert_eq!(start.application_id, "app-20240101-0001");
+    assert_eq!(start.app_name, "KMeans with Params(in, 10)");
+    assert_eq!(start.app_time, 1_700_000_000_000);
+    assert!(start.is_adaptive && !start.is_training);
+    assert_eq!(start.app_specs.algorithm_args, ["in", "10"]);
+    assert_eq!(start.app_specs.datasize_mb, 2048);
+    assert_eq!(start.app_specs.target_runtime, 840_000);
     assert_eq!(
-        payload,
-        json!({
-            "application_id": "app-20240101-0001",
-            "app_name": "KMeans with Params(in, 10)",
-            "app_time": 1_700_000_000_000i64,
-            "is_adaptive": true,
-            "is_training": false,
-            "app_specs": {"algorithm_name": "KMeans", "algorithm_args": ["in", "10"],
-                          "datasize_mb": 2048, "target_runtime": 840_000,
-                          "min_executors": 4, "max_executors": 36},
-            "driver_specs": {"cores": 2, "memory": "4g", "memory_overhead": "409m"},
-            "executor_specs": {"cores": 1, "memory": "8g", "memory_overhead": "819m"},
-            "environment_specs": {"machine_type": "n1-standard-4", "hadoop_version": "3.3.4",
-                                  "spark_version": "3.5.1", "scala_version": "2.12.18",
-                                  "java_version": "17"}
-        })
+        (start.app_specs.min_executors, start.app_specs.max_executors),
+        (4, 36)
     );
+    assert_eq!(
+        (start.driver_specs.cores, start.driver_specs.memory.as_str()),
+        (2, "4g")
+    );
+    assert_eq!(start.executor_specs.memory_overhead, "819m");
+    assert_eq!(start.environment_specs.machine_type, "n1-standard-4");
+    assert_eq!(start.environment_specs.spark_version, "3.5.1");
+    assert_eq!(start.environment_specs.java_version, "17");
 }
 
 #[test]
 fn job_start_fields() {
-    let payload = assert_envelope(&to_json(&job_start()), "JOB_START");
+    let payload = assert_envelope(&sample("job_start.json"), "JOB_START");
     use Kind::*;
     assert_fields(
         &payload,
@@ -238,15 +191,21 @@ fn job_start_fields() {
             ("num_executors", Int),
         ],
     );
+    let job = samples::job_start();
     assert_eq!(
-        payload,
-        json!({"app_event_id": "42", "app_time": 1_700_000_001_000i64, "job_id": 3, "num_executors": 4})
+        (
+            job.app_event_id.as_str(),
+            job.app_time,
+            job.job_id,
+            job.num_executors
+        ),
+        ("42", 1_700_000_001_000, 3, 4)
     );
 }
 
 #[test]
 fn job_end_fields() {
-    let payload = assert_envelope(&to_json(&job_end()), "JOB_END");
+    let payload = assert_envelope(&sample("job_end.json"), "JOB_END");
     use Kind::*;
     assert_fields(
         &payload,
@@ -297,14 +256,32 @@ fn job_end_fields() {
             ("memory_spill_ratio", Float),
         ],
     );
-    assert_eq!(stage["stage_id"], "7");
-    assert_eq!(stage["parent_stage_ids"], json!([5, 6]));
-    assert_eq!(stage["metrics"]["memory_spill_ratio"], json!(0.5));
+    let job = samples::job_end();
+    assert_eq!(job.rescaling_time_ratio, 0.125);
+    let stage = &job.stages["7"];
+    assert_eq!(stage.stage_id, "7");
+    assert_eq!(stage.parent_stage_ids, [5, 6]);
+    assert_eq!((stage.start_scale_out, stage.end_scale_out), (4, 6));
+    assert_eq!(stage.rescaling_time_ratio, 0.25);
+    assert_eq!(
+        (stage.rdd_num_partitions, stage.rdd_num_cached_partitions),
+        (200, 100)
+    );
+    assert_eq!((stage.rdd_mem_size, stage.rdd_disk_size), (1_048_576, 0));
+    assert_eq!(stage.metrics.cpu_utilization, 0.8);
+    assert_eq!(stage.metrics.gc_time_ratio, 0.05);
+    assert_eq!(stage.metrics.memory_spill_ratio, 0.5);
+    // Integral ratios stay floats on the wire, as json4s writes them.
+    assert_eq!(
+        to_json(&Event::JobEnd(job))["payload"]["stages"]["7"]["metrics"]
+            ["shuffle_read_write_ratio"],
+        json!(1.0)
+    );
 }
 
 #[test]
 fn application_end_fields() {
-    let payload = assert_envelope(&to_json(&application_end()), "APPLICATION_END");
+    let payload = assert_envelope(&sample("application_end.json"), "APPLICATION_END");
     use Kind::*;
     assert_fields(
         &payload,
@@ -317,27 +294,46 @@ fn application_end_fields() {
 }
 
 #[test]
+fn reply_fields() {
+    use Kind::*;
+    assert_fields(
+        &sample("reply.json"),
+        &[("app_event_id", Str), ("recommended_scale_out", Int)],
+    );
+    assert_eq!(
+        samples::reply(),
+        Reply {
+            app_event_id: "42".into(),
+            recommended_scale_out: 12
+        }
+    );
+}
+
+#[test]
 fn documents_written_by_the_original_listener_decode() {
-    // As json4s writes them: integral ratios still carry a fraction, key order differs.
+    // As json4s writes them: key order differs.
     let original = br#"{"payload":{"num_executors":4,"job_id":3,"app_time":1700000001000,
         "app_event_id":"42"},"event_type":"JOB_START"}"#;
-    assert_eq!(Codec::Json.decode_event(original).unwrap(), job_start());
+    assert_eq!(
+        Codec::Json.decode_event(original).unwrap(),
+        Event::JobStart(samples::job_start())
+    );
     let unknown_type = br#"{"event_type":"JOB_MIDDLE","payload":{}}"#;
-    assert!(Codec::Json.decode_event(unknown_type).is_err());
+    assert_eq!(
+        Codec::Json.decode_event(unknown_type).unwrap_err(),
+        ProtocolError::UnknownEventType("JOB_MIDDLE".into())
+    );
 }
 
 #[test]
 fn round_trips_in_both_codecs() {
-    for codec in [Codec::Json, Codec::MessagePack] {
-        for event in all_events() {
+    for codec in Codec::ALL {
+        for event in samples::events() {
             let bytes = codec.encode_event(&event).unwrap();
             assert_eq!(Codec::detect(&bytes), Some(codec));
             assert_eq!(codec.decode_event(&bytes).unwrap(), event, "{codec:?}");
         }
-        let reply = Reply {
-            app_event_id: "42".into(),
-            recommended_scale_out: 12,
-        };
+        let reply = samples::reply();
         let bytes = codec.encode_reply(&reply).unwrap();
         assert_eq!(codec.decode_reply(&bytes).unwrap(), reply);
     }
@@ -345,7 +341,7 @@ fn round_trips_in_both_codecs() {
 
 #[test]
 fn messagepack_uses_named_fields() {
-    for event in all_events() {
+    for event in samples::events() {
         let bytes = Codec::MessagePack.encode_event(&event).unwrap();
         // A generic reader (as a Python bridge with msgpack.unpackb) sees the same document as JSON.
         let generic: Value = rmp_serde::from_slice(&bytes).unwrap();
@@ -390,15 +386,19 @@ fn reply_errors_name_the_field() {
     ];
     for (bytes, field) in cases {
         let err = Codec::Json.decode_reply(bytes).unwrap_err();
+        assert!(
+            matches!(err, ProtocolError::InvalidField { .. }),
+            "{err:?} should be an invalid field"
+        );
         assert!(err.to_string().contains(field), "{err} should name {field}");
     }
-    assert!(matches!(
+    assert_eq!(
         Codec::Json.decode_reply(b"[1,2]").unwrap_err(),
-        ProtocolError::NotAnObject { .. }
-    ));
+        ProtocolError::Malformed("expected a JSON object".into())
+    );
     assert!(matches!(
-        Codec::Json.decode_reply(b"not json").unwrap_err(),
-        ProtocolError::Malformed { .. }
+        Codec::Json.decode_reply(b"{not json").unwrap_err(),
+        ProtocolError::Malformed(_)
     ));
     let msgpack_missing = rmp_serde::to_vec_named(&json!({"app_event_id": "42"})).unwrap();
     let err = Codec::MessagePack
@@ -406,8 +406,14 @@ fn reply_errors_name_the_field() {
         .unwrap_err();
     assert_eq!(
         err,
-        ProtocolError::MissingField {
-            field: "recommended_scale_out"
+        ProtocolError::InvalidField {
+            path: String::new(),
+            detail: "missing field `recommended_scale_out`".into()
         }
     );
+    let msgpack_array = rmp_serde::to_vec(&("42", 7)).unwrap();
+    assert!(matches!(
+        Codec::MessagePack.decode_reply(&msgpack_array).unwrap_err(),
+        ProtocolError::Malformed(_)
+    ));
 }

@@ -1,19 +1,9 @@
-//! Wire types shared with the original Scala listener and the bridges written for it.
-//!
-//! Field names, nesting and JSON types follow `PROTOCOL.md` exactly: an existing bridge must
-//! read what Pacer sends without change.
-
-mod codec;
-mod error;
-mod reply;
+//! The messages: the envelope, its four payloads, and the reply. Field names, nesting and JSON
+//! types are those of `docs/PROTOCOL.md`: an existing bridge reads what Pacer sends unchanged.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-
-pub use codec::Codec;
-pub use error::ProtocolError;
-pub use reply::Reply;
 
 /// The envelope: `{"event_type": NAME, "payload": {...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -199,29 +189,16 @@ pub struct ApplicationEnd {
     pub num_executors: i64,
 }
 
-/// PROTOCOL.md's division rule, used for every ratio: `a/b = 0` if `a = 0`; `1` if `b = 0`
-/// (and `a ≠ 0`); else `a/b`.
-pub fn ratio(a: f64, b: f64) -> f64 {
-    if a == 0.0 {
-        0.0
-    } else if b == 0.0 {
-        1.0
-    } else {
-        a / b
-    }
+/// The bridge's answer to every event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    pub app_event_id: String,
+    pub recommended_scale_out: i64,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn division_rule() {
-        assert_eq!(ratio(0.0, 0.0), 0.0);
-        assert_eq!(ratio(0.0, 5.0), 0.0);
-        assert_eq!(ratio(3.0, 0.0), 1.0);
-        assert_eq!(ratio(3.0, 4.0), 0.75);
-    }
 
     #[test]
     fn event_type_names_round_trip() {
