@@ -9,6 +9,11 @@ pub struct JobRecord {
     pub duration_ms: i64,
 }
 
+/// Executors while a job ran, from its start and end scale-outs: their mean, rounded half up.
+pub fn mean_scale_out(start: i64, end: i64) -> u32 {
+    ((start + end + 1) / 2).max(0) as u32
+}
+
 /// One earlier run of an application.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunRecord {

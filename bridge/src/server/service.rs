@@ -12,9 +12,11 @@ use pacer_protocol::{self as protocol, Event, EventType, Reply};
 
 use super::history_cache::HistoryCache;
 use super::Counters;
-use crate::history::{JobRecord, RunRecord, ScaleOutRange};
+use crate::history::{mean_scale_out, JobRecord, RunRecord, ScaleOutRange};
 use crate::policy::{Decision, JobEnded, Policy, RunPlan, RunSpec};
-use crate::store::{AppRow, Reader, RunningApp, Store, Write};
+use crate::store::{
+    AppEndRow, AppRow, Change, JobEndRow, JobStartRow, Reader, RecommendationRow, RunningApp, Store,
+};
 
 /// Live runs not heard from for this long are forgotten (their history stays in the store).
 const IDLE_RUN_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
@@ -123,7 +125,7 @@ impl Service {
             history.len(),
             decision.reason
         );
-        self.store.write(Write::AppStarted(Box::new(AppRow {
+        self.store.write(Change::AppStarted(Box::new(AppRow {
             app_event_id: app_event_id.clone(),
             application_id: start.application_id.clone(),
             app_name: start.app_name.clone(),
@@ -178,7 +180,7 @@ impl Service {
         to: u32,
         reason: String,
     ) {
-        self.store.write(Write::Recommended {
+        self.store.write(Change::Recommended(RecommendationRow {
             app_event_id: app_event_id.to_string(),
             time_ms,
             event_type: event.wire_name(),
@@ -186,7 +188,7 @@ impl Service {
             from,
             to,
             reason,
-        });
+        }));
     }
 
     fn insert_run(&self, app_event_id: &str, run: LiveRun) {
@@ -280,12 +282,12 @@ impl Service {
         run.last_seen = Instant::now();
         run.open_jobs
             .insert(job.job_id, (job.app_time, job.num_executors));
-        self.store.write(Write::JobStarted {
+        self.store.write(Change::JobStarted(JobStartRow {
             app_event_id: job.app_event_id.clone(),
             job_id: job.job_id,
             start_ms: job.app_time,
             scale_out: job.num_executors,
-        });
+        }));
         // No decision at a job's start: "no change".
         Reply {
             app_event_id: job.app_event_id,
@@ -311,7 +313,7 @@ impl Service {
         if let Some((start_ms, start_scale_out)) = started {
             run.jobs_done.push(JobRecord {
                 job_id: job.job_id,
-                scale_out: ((start_scale_out + job.num_executors + 1) / 2).max(0) as u32,
+                scale_out: mean_scale_out(start_scale_out, job.num_executors),
                 duration_ms: (job.app_time - start_ms).max(0),
             });
         }
@@ -359,14 +361,14 @@ impl Service {
         }
         let target = run.target;
         drop(guard);
-        self.store.write(Write::JobEnded {
+        self.store.write(Change::JobEnded(JobEndRow {
             app_event_id: job.app_event_id.clone(),
             job_id: job.job_id,
             end_ms: job.app_time,
             scale_out: job.num_executors,
             rescaling_time_ratio: job.rescaling_time_ratio,
             stages: job.stages.into_values().collect(),
-        });
+        }));
         Reply {
             app_event_id: job.app_event_id,
             recommended_scale_out: target.into(),
@@ -384,11 +386,11 @@ impl Service {
         self.runs.lock().remove(&end.app_event_id);
         let run = run.lock();
         let runtime_ms = end.app_time - run.spec.start_ms;
-        self.store.write(Write::AppEnded {
+        self.store.write(Change::AppEnded(AppEndRow {
             app_event_id: end.app_event_id.clone(),
             end_ms: end.app_time,
             final_scale_out: end.num_executors,
-        });
+        }));
         let met = if run.spec.is_adaptive {
             if runtime_ms <= run.spec.target_ms {
                 ", target met"

@@ -1,4 +1,5 @@
 use super::*;
+use crate::history::JobRecord;
 
 fn app(id: &str, name: &str, start_ms: i64) -> AppRow {
     AppRow {
@@ -23,20 +24,20 @@ fn app(id: &str, name: &str, start_ms: i64) -> AppRow {
 }
 
 fn job(store: &Store, id: &str, job_id: i64, start: i64, end: i64, scale_out: (i64, i64)) {
-    store.write(Write::JobStarted {
+    store.write(Change::JobStarted(JobStartRow {
         app_event_id: id.into(),
         job_id,
         start_ms: start,
         scale_out: scale_out.0,
-    });
-    store.write(Write::JobEnded {
+    }));
+    store.write(Change::JobEnded(JobEndRow {
         app_event_id: id.into(),
         job_id,
         end_ms: end,
         scale_out: scale_out.1,
         rescaling_time_ratio: 0.0,
         stages: Vec::new(),
-    });
+    }));
 }
 
 #[test]
@@ -45,10 +46,10 @@ fn history_survives_reopening() {
     let path = dir.join("history.db");
     {
         let store = Store::open(&path).unwrap();
-        store.write(Write::AppStarted(Box::new(app("1", "kmeans", 100))));
+        store.write(Change::AppStarted(Box::new(app("1", "kmeans", 100))));
         job(&store, "1", 0, 100, 400, (4, 4));
         job(&store, "1", 1, 400, 900, (4, 6));
-        store.write(Write::Recommended {
+        store.write(Change::Recommended(RecommendationRow {
             app_event_id: "1".into(),
             time_ms: 400,
             event_type: "JOB_END",
@@ -56,20 +57,20 @@ fn history_survives_reopening() {
             from: Some(4),
             to: 6,
             reason: "behind".into(),
-        });
-        store.write(Write::AppEnded {
+        }));
+        store.write(Change::AppEnded(AppEndRow {
             app_event_id: "1".into(),
             end_ms: 1_000,
             final_scale_out: 6,
-        });
-        store.write(Write::AppStarted(Box::new(app("2", "kmeans", 2_000))));
+        }));
+        store.write(Change::AppStarted(Box::new(app("2", "kmeans", 2_000))));
         job(&store, "2", 0, 2_000, 2_300, (4, 4));
-        store.write(Write::JobStarted {
+        store.write(Change::JobStarted(JobStartRow {
             app_event_id: "2".into(),
             job_id: 1,
             start_ms: 2_300,
             scale_out: 4,
-        });
+        }));
         store.close();
     }
     let store = Store::open(&path).unwrap();
@@ -120,10 +121,161 @@ fn flush_waits_for_commit() {
     let dir = tempdir();
     let store = Store::open(&dir.join("h.db")).unwrap();
     for i in 0..500 {
-        store.write(Write::AppStarted(Box::new(app(&i.to_string(), "x", i))));
+        store.write(Change::AppStarted(Box::new(app(&i.to_string(), "x", i))));
     }
     store.flush();
     assert_eq!(store.reader().unwrap().counts().unwrap().0, 500);
+}
+
+/// The layout of the releases before the schema had a version: the CREATE statements and a
+/// run as those releases wrote them, verbatim.
+const UNVERSIONED_DATABASE: &str = r#"
+CREATE TABLE applications (
+    app_event_id TEXT PRIMARY KEY, application_id TEXT NOT NULL, app_name TEXT NOT NULL,
+    algorithm_name TEXT NOT NULL, algorithm_args TEXT NOT NULL, is_adaptive INTEGER NOT NULL,
+    is_training INTEGER NOT NULL, datasize_mb INTEGER NOT NULL, target_runtime_ms INTEGER NOT NULL,
+    min_executors INTEGER NOT NULL, max_executors INTEGER NOT NULL, driver_specs TEXT NOT NULL,
+    executor_specs TEXT NOT NULL, environment_specs TEXT NOT NULL, policy TEXT NOT NULL,
+    start_ms INTEGER NOT NULL, end_ms INTEGER, initial_scale_out INTEGER NOT NULL,
+    final_scale_out INTEGER);
+CREATE INDEX applications_by_name ON applications (app_name, start_ms);
+CREATE TABLE jobs (
+    app_event_id TEXT NOT NULL, job_id INTEGER NOT NULL, start_ms INTEGER, end_ms INTEGER,
+    start_scale_out INTEGER, end_scale_out INTEGER, rescaling_time_ratio REAL,
+    PRIMARY KEY (app_event_id, job_id));
+CREATE TABLE stages (
+    app_event_id TEXT NOT NULL, job_id INTEGER NOT NULL, stage_id INTEGER NOT NULL,
+    stage_name TEXT NOT NULL, num_tasks INTEGER NOT NULL, parent_stage_ids TEXT NOT NULL,
+    attempt_id INTEGER NOT NULL, failure_reason TEXT NOT NULL, start_time INTEGER NOT NULL,
+    end_time INTEGER NOT NULL, start_scale_out INTEGER NOT NULL, end_scale_out INTEGER NOT NULL,
+    rescaling_time_ratio REAL NOT NULL, rdd_num_partitions INTEGER NOT NULL,
+    rdd_num_cached_partitions INTEGER NOT NULL, rdd_mem_size INTEGER NOT NULL,
+    rdd_disk_size INTEGER NOT NULL, cpu_utilization REAL NOT NULL, gc_time_ratio REAL NOT NULL,
+    shuffle_read_write_ratio REAL NOT NULL, input_output_ratio REAL NOT NULL,
+    memory_spill_ratio REAL NOT NULL, PRIMARY KEY (app_event_id, job_id, stage_id));
+CREATE TABLE recommendations (
+    id INTEGER PRIMARY KEY, app_event_id TEXT NOT NULL, time_ms INTEGER NOT NULL,
+    event_type TEXT NOT NULL, job_id INTEGER, from_scale_out INTEGER,
+    to_scale_out INTEGER NOT NULL, reason TEXT NOT NULL);
+CREATE INDEX recommendations_by_app ON recommendations (app_event_id, id);
+INSERT INTO applications VALUES ('7', 'app-7', 'kmeans', 'kmeans', '["a"]', 1, 0, 10, 1000, 2, 8,
+    '{}', '{}', '{}', 'ellis', 100, 900, 4, 6);
+INSERT INTO jobs VALUES ('7', 0, 100, 800, 4, 6, 0.0);
+INSERT INTO recommendations VALUES (1, '7', 100, 'APPLICATION_START', NULL, NULL, 4, 'start');
+INSERT INTO recommendations VALUES (2, '7', 800, 'JOB_END', 0, 4, 6, 'behind');
+"#;
+
+#[test]
+fn a_database_from_before_schema_versions_opens_and_keeps_its_runs() {
+    let dir = tempdir();
+    let path = dir.join("old.db");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(UNVERSIONED_DATABASE)
+        .unwrap();
+    let store = Store::open(&path).unwrap();
+    let reader = store.reader().unwrap();
+    assert_eq!(schema::version(&reader.conn).unwrap(), SCHEMA_VERSION);
+    let runs = reader.finished_runs("kmeans", 10).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].runtime_ms, 800);
+    assert_eq!(runs[0].jobs[0].scale_out, 5);
+    assert_eq!(reader.runs(None).unwrap()[0].scale_outs, vec![4, 6]);
+    // And it takes new runs.
+    store.write(Change::AppStarted(Box::new(app("8", "kmeans", 2_000))));
+    job(&store, "8", 0, 2_000, 2_500, (4, 4));
+    store.flush();
+    assert_eq!(reader.counts().unwrap(), (2, 2, 0, 2));
+}
+
+#[test]
+fn a_database_of_a_newer_schema_is_refused_with_both_versions() {
+    let dir = tempdir();
+    let path = dir.join("new.db");
+    Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    let error = Store::open(&path).err().expect("refused").to_string();
+    assert!(
+        error.contains(&format!("schema version {}", SCHEMA_VERSION + 1))
+            && error.contains(&format!("up to {SCHEMA_VERSION}")),
+        "{error}"
+    );
+}
+
+#[test]
+fn every_column_a_row_writes_is_in_the_schema() {
+    let dir = tempdir();
+    let store = Store::open(&dir.join("h.db")).unwrap();
+    let reader = store.reader().unwrap();
+    for columns in rows::ALL_COLUMNS {
+        let mut info = reader
+            .conn
+            .prepare(&format!("PRAGMA table_info({})", columns.table))
+            .unwrap();
+        let existing: Vec<String> = info
+            .query_map([], |r| r.get(1))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for name in columns.names {
+            assert!(
+                existing.iter().any(|e| e == name),
+                "{}.{name} is not in the schema",
+                columns.table
+            );
+        }
+    }
+}
+
+#[test]
+fn stages_are_stored_column_by_column() {
+    let dir = tempdir();
+    let store = Store::open(&dir.join("h.db")).unwrap();
+    store.write(Change::AppStarted(Box::new(app("1", "kmeans", 100))));
+    let stage = pacer_protocol::samples::job_end().stages["7"].clone();
+    store.write(Change::JobEnded(JobEndRow {
+        app_event_id: "1".into(),
+        job_id: 3,
+        end_ms: 900,
+        scale_out: 6,
+        rescaling_time_ratio: 0.125,
+        stages: vec![stage.clone()],
+    }));
+    store.flush();
+    let reader = store.reader().unwrap();
+    let row: (i64, String, String, i64, f64, i64, f64) = reader
+        .conn
+        .query_row(
+            "SELECT stage_id, stage_name, parent_stage_ids, end_scale_out, rescaling_time_ratio,
+             rdd_num_cached_partitions, memory_spill_ratio FROM stages WHERE app_event_id = '1'",
+            [],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        row,
+        (
+            7,
+            stage.stage_name,
+            "[5,6]".to_string(),
+            stage.end_scale_out,
+            stage.rescaling_time_ratio,
+            stage.rdd_num_cached_partitions,
+            stage.metrics.memory_spill_ratio
+        )
+    );
 }
 
 fn tempdir() -> std::path::PathBuf {

@@ -1,0 +1,116 @@
+//! Run history in SQLite (WAL): applications, jobs, stages with all metrics, and every
+//! recommendation. Changes go through one writer thread that batches them into transactions,
+//! so request handling never waits for the disk; reads use their own connections.
+//!
+//! # Layout
+//! - [`schema`]: the versioned layout and its migrations.
+//! - [`rows`]: what is written, each row type with its column list.
+//! - [`writer`]: the writer thread and group commit.
+//! - [`queries`]: the [`Reader`] and what it returns.
+
+mod queries;
+mod rows;
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Sender};
+use std::thread::JoinHandle;
+
+use parking_lot::Mutex;
+use rusqlite::Connection;
+
+pub use queries::{Reader, RunSummary, RunningApp, TraceRow};
+pub use rows::{AppEndRow, AppRow, JobEndRow, JobStartRow, RecommendationRow};
+pub use schema::VERSION as SCHEMA_VERSION;
+pub use writer::Change;
+
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+pub struct Store {
+    path: PathBuf,
+    sender: Mutex<Option<Sender<Change>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)
+        .map_err(|e| StoreError(format!("cannot open {}: {e}", path.display())))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // WAL: readers never block the writer. NORMAL: a commit survives the process being killed
+    // (it is in the WAL file); only a power loss can take the last commits.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(conn)
+}
+
+impl Store {
+    /// Opens (creating or migrating if needed) the database and starts the writer thread.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let mut conn = open_connection(path)?;
+        schema::migrate(&mut conn)?;
+        let (sender, receiver) = mpsc::channel();
+        let writer = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || writer::write_loop(conn, receiver))
+            .map_err(|e| StoreError(format!("cannot start the store writer: {e}")))?;
+        Ok(Store {
+            path: path.to_path_buf(),
+            sender: Mutex::new(Some(sender)),
+            writer: Mutex::new(Some(writer)),
+        })
+    }
+
+    /// Queues a change for the writer thread; it is committed within a few milliseconds.
+    pub fn write(&self, change: Change) {
+        if let Some(sender) = self.sender.lock().as_ref() {
+            let _ = sender.send(change);
+        }
+    }
+
+    /// Waits until every change sent before is committed.
+    pub fn flush(&self) {
+        let (ack, done) = mpsc::sync_channel(1);
+        self.write(Change::Flush(ack));
+        let _ = done.recv();
+    }
+
+    /// A connection for reads.
+    pub fn reader(&self) -> Result<Reader, StoreError> {
+        Ok(Reader {
+            conn: open_connection(&self.path)?,
+        })
+    }
+
+    /// Commits everything pending and stops the writer. Idempotent.
+    pub fn close(&self) {
+        self.sender.lock().take();
+        if let Some(writer) = self.writer.lock().take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests;

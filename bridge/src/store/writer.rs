@@ -1,0 +1,78 @@
+//! The writer thread: applies [`Change`]s in order, batching the ones that arrive together into
+//! one transaction (group commit), so request handling never waits for the disk.
+
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+use super::rows::{AppEndRow, AppRow, JobEndRow, JobStartRow, RecommendationRow};
+
+/// Changes applied per transaction at most, so a burst does not hold the write lock long.
+const BATCH: usize = 5_000;
+/// Changes arriving within this time of the first one share its transaction (group commit):
+/// far fewer commits under load, at the price of this much delay before data is durable.
+const GROUP_COMMIT: Duration = Duration::from_millis(5);
+
+/// A change to the history, applied in order by the writer thread.
+#[derive(Debug)]
+pub enum Change {
+    AppStarted(Box<AppRow>),
+    JobStarted(JobStartRow),
+    JobEnded(JobEndRow),
+    Recommended(RecommendationRow),
+    AppEnded(AppEndRow),
+    /// Answered once every change sent before it is committed.
+    Flush(SyncSender<()>),
+}
+
+pub(super) fn write_loop(mut conn: Connection, receiver: Receiver<Change>) {
+    lower_thread_priority();
+    while let Ok(first) = receiver.recv() {
+        let deadline = Instant::now() + GROUP_COMMIT;
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match receiver.recv_timeout(wait) {
+                Ok(change) => batch.push(change),
+                Err(_) => break,
+            }
+        }
+        let mut acks = Vec::new();
+        if let Err(e) = apply(&mut conn, batch, &mut acks) {
+            log::error!("history store: a batch of writes failed and was rolled back: {e}");
+        }
+        for ack in acks {
+            let _ = ack.send(());
+        }
+    }
+}
+
+fn apply(
+    conn: &mut Connection,
+    batch: Vec<Change>,
+    acks: &mut Vec<SyncSender<()>>,
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    for change in batch {
+        match change {
+            Change::AppStarted(app) => app.insert(&tx)?,
+            Change::JobStarted(job) => job.upsert(&tx)?,
+            Change::JobEnded(job) => job.upsert(&tx)?,
+            Change::Recommended(recommendation) => recommendation.insert(&tx)?,
+            Change::AppEnded(end) => end.update(&tx)?,
+            Change::Flush(ack) => acks.push(ack),
+        }
+    }
+    tx.commit()
+}
+
+/// Disk writes must not take the CPU from answering requests (on a small machine they would
+/// add to every reply's latency): the writer runs at a lower scheduling priority.
+fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    unsafe {
+        let thread_id = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, thread_id, 10);
+    }
+}
