@@ -9,5 +9,6 @@ pub mod model;
 pub mod policy;
 pub mod replay;
 pub mod server;
+pub mod stats;
 pub mod store;
 pub mod trace;

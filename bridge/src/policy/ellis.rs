@@ -2,9 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use super::{exploration_scale_out, Decision, JobEnded, Policy, RunPlan, RunSpec};
+use super::{
+    fallback, profiling_decision, Decision, JobEnded, Policy, RunPlan, RunSpec, SlowerRun,
+};
 use crate::history::{RunRecord, ScaleOutRange};
 use crate::model::ellis_predictions;
+use crate::stats::durations_by_job;
 
 /// Earlier runs at one fixed scale-out needed before the runtime models are used.
 const MIN_MODEL_RUNS: usize = 3;
@@ -39,14 +42,9 @@ impl Policy for Ellis {
     fn start_run(&self, run: &RunSpec, history: &[RunRecord]) -> Box<dyn RunPlan> {
         let range = run.range;
         if !run.is_adaptive {
-            let k = history.iter().filter(|r| !r.is_adaptive).count();
-            let s = exploration_scale_out(range, k);
             return Box::new(EllisPlan {
                 spec: run.clone(),
-                initial: Decision::new(
-                    s,
-                    format!("profiling run {}: exploring scale-out {s}", k + 1),
-                ),
+                initial: profiling_decision(range, history),
                 predictions: None,
             });
         }
@@ -54,7 +52,7 @@ impl Policy for Ellis {
         // Ellis's definition of a non-adaptive run: all its jobs ran at one scale-out.
         let fixed: Vec<&RunRecord> = history.iter().filter(|r| r.is_fixed_scale_out()).collect();
         let (initial, predictions) = if fixed.len() < MIN_MODEL_RUNS {
-            (fallback(run, &fixed), None)
+            (fallback(run, &fixed, SlowerRun::JobTimeBelowTarget), None)
         } else {
             let predictions = predict_jobs(history, range);
             (initial_from_models(run, &predictions), Some(predictions))
@@ -68,49 +66,19 @@ impl Policy for Ellis {
 }
 
 fn predict_jobs(history: &[RunRecord], range: ScaleOutRange) -> Predictions {
-    let mut points: BTreeMap<i64, Vec<(f64, f64)>> = BTreeMap::new();
-    for job in history.iter().flat_map(|r| &r.jobs) {
-        points
-            .entry(job.job_id)
-            .or_default()
-            .push((f64::from(job.scale_out), job.duration_ms as f64));
-    }
-    points
+    let jobs = history.iter().flat_map(|r| &r.jobs);
+    durations_by_job(jobs.map(|j| (j.job_id, j.scale_out, j.duration_ms)))
         .into_iter()
-        .map(|(job_id, points)| {
+        .map(|(job_id, durations)| {
+            let points: Vec<(f64, f64)> = durations
+                .into_iter()
+                .map(|(s, d)| (f64::from(s), d))
+                .collect();
             let mut predicted = ellis_predictions(&points, range);
             predicted.iter_mut().for_each(|p| *p = p.trunc());
             (job_id, predicted)
         })
         .collect()
-}
-
-/// Fewer than three fixed-scale-out runs: the documented fallbacks.
-fn fallback(run: &RunSpec, fixed: &[&RunRecord]) -> Decision {
-    let range = run.range;
-    let half = range.midpoint();
-    match fixed.len() {
-        0 => Decision::new(range.max, "no earlier runs: maximum scale-out"),
-        1 => Decision::new(half, "one earlier run: middle of the range"),
-        _ => {
-            let slowest = fixed
-                .iter()
-                .map(|r| r.total_job_time_ms())
-                .max()
-                .unwrap_or(0);
-            if slowest < run.target_ms {
-                Decision::new(
-                    (range.min + half) / 2,
-                    "two earlier runs, both met the target: lower quarter",
-                )
-            } else {
-                Decision::new(
-                    (half + range.max) / 2,
-                    "two earlier runs, one missed the target: upper quarter",
-                )
-            }
-        }
-    }
 }
 
 fn initial_from_models(run: &RunSpec, predictions: &Predictions) -> Decision {
@@ -267,12 +235,12 @@ mod tests {
         assert_eq!(
             s(&history(&[8, 16]), 700_000),
             (4 + 20) / 2,
-            "slowest met the target"
+            "slower one's job time below the target"
         );
         assert_eq!(
             s(&history(&[8, 16]), 500_000),
             (20 + 36) / 2,
-            "slowest missed it"
+            "slower one's job time above the target"
         );
     }
 

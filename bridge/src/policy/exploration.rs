@@ -1,7 +1,19 @@
 //! Scale-outs for profiling runs: spread over the range so that the first few runs already
 //! cover it (min, max, midpoint, quarter points, ...).
 
-use crate::history::ScaleOutRange;
+use super::Decision;
+use crate::history::{RunRecord, ScaleOutRange};
+
+/// A profiling run's scale-out: the next point of the sequence after the application's
+/// earlier profiling runs.
+pub fn profiling_decision(range: ScaleOutRange, history: &[RunRecord]) -> Decision {
+    let k = history.iter().filter(|r| !r.is_adaptive).count();
+    let s = exploration_scale_out(range, k);
+    Decision::new(
+        s,
+        format!("profiling run {}: exploring scale-out {s}", k + 1),
+    )
+}
 
 /// The scale-out of the `k`-th profiling run (0-based).
 pub fn exploration_scale_out(range: ScaleOutRange, k: usize) -> u32 {

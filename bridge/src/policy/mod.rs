@@ -3,6 +3,7 @@
 
 mod ellis;
 mod exploration;
+mod fallback;
 mod fixed;
 mod noop;
 mod pacer;
@@ -10,7 +11,8 @@ mod pacer;
 use std::sync::Arc;
 
 pub use ellis::Ellis;
-pub use exploration::exploration_scale_out;
+pub use exploration::{exploration_scale_out, profiling_decision};
+pub use fallback::{fallback, SlowerRun};
 pub use fixed::Fixed;
 pub use noop::Noop;
 pub use pacer::Pacer;

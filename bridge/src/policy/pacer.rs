@@ -19,9 +19,12 @@
 
 use std::collections::BTreeMap;
 
-use super::{exploration_scale_out, Decision, JobEnded, Policy, RunPlan, RunSpec};
+use super::{
+    fallback, profiling_decision, Decision, JobEnded, Policy, RunPlan, RunSpec, SlowerRun,
+};
 use crate::history::{RunRecord, ScaleOutRange};
 use crate::model::ellis_predictions;
+use crate::stats::{durations_by_job, median_per_scale_out, quantile};
 
 /// Earlier runs needed before predictions are used (as in Ellis).
 const MIN_MODEL_RUNS: usize = 3;
@@ -74,14 +77,9 @@ impl Policy for Pacer {
     fn start_run(&self, run: &RunSpec, history: &[RunRecord]) -> Box<dyn RunPlan> {
         let range = run.range;
         if !run.is_adaptive {
-            let k = history.iter().filter(|r| !r.is_adaptive).count();
-            let s = exploration_scale_out(range, k);
             return Box::new(PacerPlan {
                 spec: run.clone(),
-                initial: Decision::new(
-                    s,
-                    format!("profiling run {}: exploring scale-out {s}", k + 1),
-                ),
+                initial: profiling_decision(range, history),
                 model: None,
             });
         }
@@ -89,7 +87,7 @@ impl Policy for Pacer {
         if usable.len() < MIN_MODEL_RUNS {
             return Box::new(PacerPlan {
                 spec: run.clone(),
-                initial: fallback(run, &usable),
+                initial: fallback(run, &usable, SlowerRun::RuntimeWithinTarget),
                 model: None,
             });
         }
@@ -104,76 +102,26 @@ impl Policy for Pacer {
     }
 }
 
-fn fallback(run: &RunSpec, earlier: &[&RunRecord]) -> Decision {
-    let range = run.range;
-    match earlier {
-        [] => Decision::new(range.max, "no earlier runs: maximum scale-out"),
-        [_] => Decision::new(range.midpoint(), "one earlier run: middle of the range"),
-        _ => {
-            let slowest = earlier.iter().map(|r| r.runtime_ms).max().unwrap_or(0);
-            let half = range.midpoint();
-            if slowest <= run.target_ms {
-                Decision::new(
-                    (range.min + half) / 2,
-                    "two earlier runs, both met the target: lower quarter",
-                )
-            } else {
-                Decision::new(
-                    (half + range.max) / 2,
-                    "two earlier runs, one missed the target: upper quarter",
-                )
-            }
-        }
-    }
-}
-
-/// Linear-interpolated quantile (type 7) of unsorted values.
-fn quantile(values: &[f64], q: f64) -> f64 {
-    if values.is_empty() {
-        return 1.0;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let h = (sorted.len() - 1) as f64 * q.clamp(0.0, 1.0);
-    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
-}
-
-fn median_of(values: &mut [f64]) -> f64 {
-    quantile(values, 0.5)
-}
-
 impl Model {
     fn fit(history: &[&RunRecord], range: ScaleOutRange) -> Model {
         // Job ids seen in at least half of the runs; robust points: the median per scale-out.
-        let mut points: BTreeMap<i64, BTreeMap<u32, Vec<f64>>> = BTreeMap::new();
-        let mut seen: BTreeMap<i64, usize> = BTreeMap::new();
-        for run in history {
-            for job in &run.jobs {
-                points
-                    .entry(job.job_id)
-                    .or_default()
-                    .entry(job.scale_out)
-                    .or_default()
-                    .push(job.duration_ms as f64);
-                *seen.entry(job.job_id).or_default() += 1;
-            }
-        }
-        let predictions: BTreeMap<i64, Vec<f64>> = points
-            .into_iter()
-            .filter(|(job_id, _)| seen[job_id] * 2 >= history.len())
-            .map(|(job_id, by_scale_out)| {
-                let robust: Vec<(f64, f64)> = by_scale_out
-                    .into_iter()
-                    .map(|(s, mut durations)| (f64::from(s), median_of(&mut durations)))
-                    .collect();
-                let predicted = ellis_predictions(&robust, range)
-                    .into_iter()
-                    .map(|p| p.max(1.0))
-                    .collect();
-                (job_id, predicted)
-            })
-            .collect();
+        let jobs = history.iter().flat_map(|r| &r.jobs);
+        let predictions: BTreeMap<i64, Vec<f64>> =
+            durations_by_job(jobs.map(|j| (j.job_id, j.scale_out, j.duration_ms)))
+                .into_iter()
+                .filter(|(_, durations)| durations.len() * 2 >= history.len())
+                .map(|(job_id, durations)| {
+                    let robust: Vec<(f64, f64)> = median_per_scale_out(&durations)
+                        .into_iter()
+                        .map(|(s, d)| (f64::from(s), d))
+                        .collect();
+                    let predicted = ellis_predictions(&robust, range)
+                        .into_iter()
+                        .map(|p| p.max(1.0))
+                        .collect();
+                    (job_id, predicted)
+                })
+                .collect();
 
         let gaps: Vec<f64> = history
             .iter()
@@ -181,7 +129,7 @@ impl Model {
                 (r.runtime_ms - r.total_job_time_ms()).max(0) as f64 / (r.jobs.len() + 1) as f64
             })
             .collect();
-        let gap_ms = quantile(&gaps, 0.5);
+        let gap_ms = quantile(&gaps, 0.5).unwrap_or(0.0);
         let typical = predictions
             .values()
             .map(|p| p[range.index(range.midpoint())])
@@ -266,7 +214,8 @@ impl Model {
                 break;
             }
         }
-        quantile(&pool, confidence).max(0.0)
+        // No evidence of errors: no margin.
+        quantile(&pool, confidence).unwrap_or(1.0).max(0.0)
     }
 }
 
@@ -536,12 +485,5 @@ mod tests {
                 .is_none_or(|d| d.scale_out < s && d.scale_out + 2 >= s),
             "{decision:?}"
         );
-    }
-
-    #[test]
-    fn quantiles() {
-        assert_eq!(quantile(&[3.0, 1.0, 2.0], 0.5), 2.0);
-        assert!((quantile(&(1..=10).map(f64::from).collect::<Vec<_>>(), 0.9) - 9.1).abs() < 1e-9);
-        assert_eq!(quantile(&[], 0.9), 1.0);
     }
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::model::Ernest;
+use crate::stats::{durations_by_job, median_per_scale_out};
 use crate::trace::{TraceJob, TraceRun};
 
 /// What the reference says about scale-outs a job was never recorded at.
@@ -37,30 +38,24 @@ impl ReferenceModels {
     }
 
     pub fn fit_with(runs: &[TraceRun], outside: Outside) -> ReferenceModels {
-        let mut by_job: BTreeMap<i64, BTreeMap<u32, Vec<f64>>> = BTreeMap::new();
-        for job in runs.iter().flat_map(|r| &r.jobs) {
-            by_job
-                .entry(job.job_id)
-                .or_default()
-                .entry(job.scale_out)
-                .or_default()
-                .push(job.duration_ms as f64);
-        }
-        let models = by_job
+        let jobs = runs.iter().flat_map(|r| &r.jobs);
+        let models = durations_by_job(jobs.map(|j| (j.job_id, j.scale_out, j.duration_ms)))
             .into_iter()
-            .filter(|(_, by_scale_out)| by_scale_out.len() >= 3)
-            .map(|(job_id, by_scale_out)| {
-                let lowest = by_scale_out.keys().next().copied().unwrap_or(1);
-                let highest = by_scale_out.keys().next_back().copied().unwrap_or(lowest);
-                let (xs, ys): (Vec<f64>, Vec<f64>) = by_scale_out
+            .filter_map(|(job_id, durations)| {
+                let points = median_per_scale_out(&durations);
+                if points.len() < 3 {
+                    return None;
+                }
+                let recorded = (points[0].0, points[points.len() - 1].0);
+                let (xs, ys): (Vec<f64>, Vec<f64>) = points
                     .into_iter()
-                    .map(|(s, mut durations)| (f64::from(s.max(1)), median(&mut durations)))
+                    .map(|(s, median)| (f64::from(s.max(1)), median))
                     .unzip();
                 let model = JobModel {
                     curve: Ernest::fit(&xs, &ys),
-                    recorded: (lowest, highest),
+                    recorded,
                 };
-                (job_id, model)
+                Some((job_id, model))
             })
             .collect();
         ReferenceModels { models, outside }
@@ -95,15 +90,5 @@ impl ReferenceModels {
         } else {
             1.0
         }
-    }
-}
-
-pub fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    match n {
-        0 => 0.0,
-        _ if n % 2 == 1 => values[n / 2],
-        _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
     }
 }
