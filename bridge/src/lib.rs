@@ -1,13 +1,32 @@
 //! pacer-bridge: the recommendation service for Pacer and for listeners written for the
 //! original Scala listener. It serves many applications at once over ZeroMQ, keeps their run
 //! history in SQLite and recommends scale-outs with a runtime-target policy.
+//!
+//! # Layout
+//! - [`server`]: the ZeroMQ ROUTER socket, decoding (`server::wire`), per-application ordering
+//!   on worker threads (`server::dispatch`), the live runs (`server::service`).
+//! - [`policy`]: the `Policy` trait and the policies `noop`, `fixed:N`, `ellis`, `pacer`, with
+//!   their shared decisions (exploration for profiling runs, fallbacks).
+//! - [`model`]: runtime models of one job over scale-outs (Ernest, Bell, kernel regression).
+//! - [`stats`]: quantiles, medians, durations grouped by job and scale-out.
+//! - [`history`]: the run history the policies learn from.
+//! - [`store`]: that history in SQLite (schema, rows, writer thread, queries).
+//! - [`replay`]: policies on recorded traces against clairvoyant bounds (`replay`).
+//! - [`trace`]: the job-level trace format (read, parse, export).
+//! - [`loadgen`]: simulated applications against any bridge (`bench`).
+//! - [`runs`], [`output`]: the `runs` listing, and how the command line prints reports.
+//! - [`logger`]: log lines on standard error.
+//!
+//! The wire messages are the `pacer-protocol` crate's; `main.rs` only defines the command line.
 
 pub mod history;
 pub mod loadgen;
 pub mod logger;
 pub mod model;
+pub mod output;
 pub mod policy;
 pub mod replay;
+pub mod runs;
 pub mod server;
 pub mod stats;
 pub mod store;

@@ -9,6 +9,8 @@ use pacer_protocol::{
 };
 use serde::Serialize;
 
+use crate::output::Report;
+
 /// Jobs per simulated run, and stages per job (as in the ML apps of ../shared/traces).
 const JOBS_PER_RUN: i64 = 10;
 const STAGES_PER_JOB: i64 = 2;
@@ -27,11 +29,28 @@ pub struct LoadConfig {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LoadReport {
+    /// Simulated applications (shown in the table; JSON keeps the measured figures only).
+    #[serde(skip)]
+    pub apps: usize,
     pub messages_per_s: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
     pub errors: u64,
+}
+
+impl Report for LoadReport {
+    fn table(&self) -> String {
+        format!(
+            "apps {:>6}  messages/s {:>10.0}  p50 {:>8.3} ms  p99 {:>8.3} ms  max {:>8.3} ms  errors {}\n",
+            self.apps, self.messages_per_s, self.p50_ms, self.p99_ms, self.max_ms, self.errors
+        )
+    }
+
+    /// One line, for scripts that read one report per line.
+    fn json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
 }
 
 /// One simulated application: where it is in its event sequence.
@@ -183,6 +202,7 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, String> {
         latencies[i] as f64 / 1_000.0
     };
     Ok(LoadReport {
+        apps: config.apps,
         messages_per_s: latencies.len() as f64 / elapsed,
         p50_ms: pick(0.50),
         p99_ms: pick(0.99),

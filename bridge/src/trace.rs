@@ -1,4 +1,5 @@
-//! The job-level trace format of ../shared/traces (pipe-separated, header row, one row per job):
+//! The job-level trace format of the recorded traces (`TRACES_DIR`, docs/EVALUATION.md;
+//! pipe-separated, header row, one row per job):
 //! `ID|APP_ID|STARTED_AT|FINISHED_AT|APP_EVENT_ID|JOB_ID|STARTED_AT|FINISHED_AT|DURATION_MS|SCALE_OUT`.
 //! Timestamps are `YYYY-MM-DD HH:MM:SS.mmm` (UTC; the fraction may be shorter).
 
@@ -55,6 +56,13 @@ impl TraceRun {
     }
 }
 
+/// Reads and parses a trace file; errors name the file, the line and the column.
+pub fn read(path: &std::path::Path) -> Result<Vec<TraceRun>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Parses a trace; errors name the line and the column.
 pub fn parse(text: &str) -> Result<Vec<TraceRun>, String> {
     let mut runs: BTreeMap<i64, TraceRun> = BTreeMap::new();
@@ -107,6 +115,21 @@ pub fn parse(text: &str) -> Result<Vec<TraceRun>, String> {
         run.jobs.sort_by_key(|j| j.job_id);
     }
     Ok(runs)
+}
+
+/// The finished runs of application `app` in the store, in the trace format.
+pub fn export(store: &crate::store::Store, app: &str) -> Result<String, String> {
+    let rows = store
+        .reader()
+        .and_then(|r| r.trace_rows(app))
+        .map_err(|e| e.to_string())?;
+    if rows.is_empty() {
+        return Err(format!(
+            "no finished runs of '{app}' in {}",
+            store.path().display()
+        ));
+    }
+    Ok(write(&rows))
 }
 
 /// Writes rows from the store in the trace format.

@@ -11,9 +11,11 @@ use serde::Serialize;
 use crate::{Event, ProtocolError, Reply};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Codec {
     #[default]
     Json,
+    #[cfg_attr(feature = "clap", value(name = "msgpack"))]
     MessagePack,
 }
 

@@ -5,7 +5,7 @@
 //! - [`messages`]: the envelope `{"event_type", "payload"}`, its four payloads, the reply.
 //! - [`codec`]: JSON and MessagePack, codec detection, and decoding whose errors name the field.
 //! - [`error`]: [`ProtocolError`], the one error type of reading and writing messages.
-//! - [`ratio`]: the division rule every ratio on the wire follows.
+//! - [`mod@ratio`]: the division rule every ratio on the wire follows.
 //! - [`samples`]: one sample message of each kind (`protocol/samples/*.json`), embedded.
 
 pub mod codec;

@@ -216,6 +216,6 @@ fn whole_application_through_java() {
     assert_eq!(stage["failure_reason"], "");
 
     let logs = call_driver("drainedLogs", &[]).unwrap();
-    assert!(logs.contains("INFO pacer::core: Pacer started"), "{logs}");
+    assert!(logs.contains("INFO pacer::engine: Pacer started"), "{logs}");
     assert!(logs.contains("requesting 5 executors"), "{logs}");
 }

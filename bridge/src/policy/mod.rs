@@ -6,7 +6,7 @@ mod exploration;
 mod fallback;
 mod fixed;
 mod noop;
-mod pacer;
+mod pacing;
 
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ pub use exploration::{exploration_scale_out, profiling_decision};
 pub use fallback::{fallback, SlowerRun};
 pub use fixed::Fixed;
 pub use noop::Noop;
-pub use pacer::Pacer;
+pub use pacing::Pacer;
 
 use crate::history::{JobRecord, RunRecord, ScaleOutRange};
 

@@ -3,17 +3,17 @@
 
 mod oracle;
 mod reference;
+mod report;
 mod rng;
 mod simulate;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
 use crate::history::{RunRecord, ScaleOutRange};
 use crate::policy::{self, Fixed, Policy, RunSpec};
 use crate::trace::TraceRun;
 pub use reference::{Outside, ReferenceModels};
+pub use report::{per_run_table, PolicyMetrics, ReplayReport};
 use rng::Rng;
 pub use simulate::{simulate, Outcome};
 
@@ -30,25 +30,6 @@ pub struct ReplayConfig {
     pub learn: bool,
     /// The reference model at scale-outs a job was never recorded at.
     pub outside: Outside,
-}
-
-/// What each policy achieved over the replayed runs.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct PolicyMetrics {
-    pub runs: usize,
-    /// Share of runs over the target.
-    pub cvc: f64,
-    /// Mean minutes over the target, over all runs.
-    pub cvs_min: f64,
-    /// Mean minutes over the target, over the violating runs only (0 when none).
-    pub cvs_violating_min: f64,
-    pub executor_minutes: f64,
-    pub rescalings: f64,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ReplayReport {
-    pub policies: BTreeMap<String, PolicyMetrics>,
 }
 
 /// Per policy, per replayed run (in order).
@@ -100,7 +81,10 @@ pub fn replay(
     }
     let policies = outcomes
         .iter()
-        .map(|(name, results)| (name.clone(), metrics(results, config.target_ms as f64)))
+        .map(|(name, results)| {
+            let metrics = PolicyMetrics::of(results, config.target_ms as f64);
+            (name.clone(), metrics)
+        })
         .collect();
     Ok((ReplayReport { policies }, outcomes))
 }
@@ -147,31 +131,6 @@ fn run_policy(
             outcome
         })
         .collect()
-}
-
-fn metrics(results: &[Outcome], target_ms: f64) -> PolicyMetrics {
-    let n = results.len().max(1) as f64;
-    let over: Vec<f64> = results
-        .iter()
-        .map(|r| (r.runtime_ms - target_ms).max(0.0) / 60_000.0)
-        .collect();
-    let violating: Vec<f64> = over.iter().copied().filter(|&m| m > 0.0).collect();
-    PolicyMetrics {
-        runs: results.len(),
-        cvc: violating.len() as f64 / n,
-        cvs_min: over.iter().sum::<f64>() / n,
-        cvs_violating_min: if violating.is_empty() {
-            0.0
-        } else {
-            violating.iter().sum::<f64>() / violating.len() as f64
-        },
-        executor_minutes: results
-            .iter()
-            .map(|r| r.executor_ms / 60_000.0)
-            .sum::<f64>()
-            / n,
-        rescalings: results.iter().map(|r| f64::from(r.rescalings)).sum::<f64>() / n,
-    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use crate::stats::{durations_by_job, median_per_scale_out};
 use crate::trace::{TraceJob, TraceRun};
 
 /// What the reference says about scale-outs a job was never recorded at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Outside {
     /// The fitted curve, extrapolated (the method of docs/EVALUATION.md).
     #[default]

@@ -135,6 +135,22 @@ impl RunningServer {
         }
     }
 
+    /// Serves until SIGINT or SIGTERM, then answers what was received, commits the history and
+    /// returns.
+    pub fn serve_until_signalled(self) -> Result<(), String> {
+        let stop = self.stop_flag();
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register(signal, stop.clone())
+                .map_err(|e| format!("cannot handle signals: {e}"))?;
+        }
+        while !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        log::info!("signal received: shutting down");
+        self.wait();
+        Ok(())
+    }
+
     /// Answers what was received, commits the history, stops.
     pub fn stop(self) {
         self.stop.store(true, Ordering::SeqCst);

@@ -3,10 +3,10 @@
 //! so request handling never waits for the disk; reads use their own connections.
 //!
 //! # Layout
-//! - [`schema`]: the versioned layout and its migrations.
-//! - [`rows`]: what is written, each row type with its column list.
-//! - [`writer`]: the writer thread and group commit.
-//! - [`queries`]: the [`Reader`] and what it returns.
+//! - `schema`: the versioned layout and its migrations.
+//! - `rows`: what is written, each row type with its column list.
+//! - `writer`: the writer thread and group commit.
+//! - `queries`: the [`Reader`] and what it returns.
 
 mod queries;
 mod rows;
@@ -20,7 +20,7 @@ use std::thread::JoinHandle;
 use parking_lot::Mutex;
 use rusqlite::Connection;
 
-pub use queries::{Reader, RunSummary, RunningApp, TraceRow};
+pub use queries::{Reader, RunningApp, TraceRow};
 pub use rows::{AppEndRow, AppRow, JobEndRow, JobStartRow, RecommendationRow};
 pub use schema::VERSION as SCHEMA_VERSION;
 pub use writer::Change;
@@ -88,6 +88,21 @@ impl Store {
         let (ack, done) = mpsc::sync_channel(1);
         self.write(Change::Flush(ack));
         let _ = done.recv();
+    }
+
+    /// Opens a database that must already exist (for the commands that only read history).
+    pub fn open_existing(path: &Path) -> Result<Store, StoreError> {
+        if !path.exists() {
+            return Err(StoreError(format!(
+                "no history database at {}",
+                path.display()
+            )));
+        }
+        Store::open(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// A connection for reads.

@@ -6,37 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::rows::AppRow;
 use super::StoreError;
 use crate::history::{mean_scale_out, JobRecord, RunRecord};
-
-/// A past or running application, as `runs` lists it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunSummary {
-    pub app_event_id: String,
-    pub app_name: String,
-    pub is_adaptive: bool,
-    pub start_ms: i64,
-    pub end_ms: Option<i64>,
-    pub target_runtime_ms: i64,
-    /// Initial scale-out, then every change, in order.
-    pub scale_outs: Vec<u32>,
-    pub policy: String,
-}
-
-impl RunSummary {
-    pub fn runtime_ms(&self) -> Option<i64> {
-        self.end_ms.map(|end| end - self.start_ms)
-    }
-
-    /// None while running or for profiling runs (no target).
-    pub fn met_target(&self) -> Option<bool> {
-        match (
-            self.runtime_ms(),
-            self.is_adaptive && self.target_runtime_ms > 0,
-        ) {
-            (Some(runtime), true) => Some(runtime <= self.target_runtime_ms),
-            _ => None,
-        }
-    }
-}
+use crate::runs::RunSummary;
 
 /// What is needed to continue a run after a restart.
 #[derive(Debug, Clone, PartialEq)]

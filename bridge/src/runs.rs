@@ -1,0 +1,109 @@
+//! The `runs` listing: one summary per past or running run, as a table or JSON.
+
+use std::fmt::Write as _;
+
+use serde::{Serialize, Serializer};
+
+use crate::output::{truncate, Report};
+use crate::trace::format_timestamp;
+
+/// A past or running application.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSummary {
+    pub app_event_id: String,
+    pub app_name: String,
+    pub is_adaptive: bool,
+    pub start_ms: i64,
+    pub end_ms: Option<i64>,
+    pub target_runtime_ms: i64,
+    /// Initial scale-out, then every change, in order.
+    pub scale_outs: Vec<u32>,
+    pub policy: String,
+}
+
+impl RunSummary {
+    pub fn runtime_ms(&self) -> Option<i64> {
+        self.end_ms.map(|end| end - self.start_ms)
+    }
+
+    /// None while running or for profiling runs (no target).
+    pub fn met_target(&self) -> Option<bool> {
+        match (
+            self.runtime_ms(),
+            self.is_adaptive && self.target_runtime_ms > 0,
+        ) {
+            (Some(runtime), true) => Some(runtime <= self.target_runtime_ms),
+            _ => None,
+        }
+    }
+}
+
+/// Runs as `pacer-bridge runs` lists them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunList(pub Vec<RunSummary>);
+
+impl Serialize for RunList {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // Keys in alphabetical order, as the listing has always written them.
+        #[derive(Serialize)]
+        struct Row<'a> {
+            adaptive: bool,
+            app_event_id: &'a str,
+            app_name: &'a str,
+            met_target: Option<bool>,
+            policy: &'a str,
+            runtime_ms: Option<i64>,
+            scale_outs: &'a [u32],
+            start: String,
+            target_ms: i64,
+        }
+        serializer.collect_seq(self.0.iter().map(|r| Row {
+            adaptive: r.is_adaptive,
+            app_event_id: &r.app_event_id,
+            app_name: &r.app_name,
+            met_target: r.met_target(),
+            policy: &r.policy,
+            runtime_ms: r.runtime_ms(),
+            scale_outs: &r.scale_outs,
+            start: format_timestamp(r.start_ms),
+            target_ms: r.target_runtime_ms,
+        }))
+    }
+}
+
+impl Report for RunList {
+    fn table(&self) -> String {
+        let mut out = format!(
+            "{:<6} {:<28} {:<23} {:>10} {:>10} {:<5} SCALE-OUTS\n",
+            "ID", "APP", "START (UTC)", "RUNTIME s", "TARGET s", "MET"
+        );
+        for r in &self.0 {
+            let runtime = r.runtime_ms().map_or("running".to_string(), |ms| {
+                format!("{:.1}", ms as f64 / 1e3)
+            });
+            let target = if r.is_adaptive {
+                format!("{:.1}", r.target_runtime_ms as f64 / 1e3)
+            } else {
+                "profiling".into()
+            };
+            let met = match r.met_target() {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "-",
+            };
+            let scale_outs: Vec<String> = r.scale_outs.iter().map(u32::to_string).collect();
+            let _ = writeln!(
+                out,
+                "{:<6} {:<28} {:<23} {:>10} {:>10} {:<5} {}",
+                r.app_event_id,
+                truncate(&r.app_name, 28),
+                format_timestamp(r.start_ms),
+                runtime,
+                target,
+                met,
+                scale_outs.join("→")
+            );
+        }
+        out
+    }
+}
