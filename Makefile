@@ -3,6 +3,10 @@ SHELL := /bin/bash
 CARGO ?= cargo
 GRADLE ?= gradle --offline --no-daemon -q
 PYTEST := .venv/spark-3.5/bin/python -m pytest
+# The recorded job-level traces (public, from dos-group/enel-experiments; not in the repository):
+# read by the replay tests and `make evaluate`. Relative paths are taken from the repository root.
+TRACES_DIR ?= ../shared/traces
+export TRACES_DIR
 
 .PHONY: test deps lint rust-test java-api-check dist bridge e2e bench bench-core bench-bridge evaluate demo fuzz clean
 

@@ -1,4 +1,5 @@
-"""Reproduces docs/EVALUATION.md: replays the recorded traces (data/traces) and synthetic
+"""Reproduces docs/EVALUATION.md: replays the recorded traces (from $TRACES_DIR, default
+../shared/traces beside the repository) and synthetic
 traces of four scaling profiles under ellis, pacer, the two clairvoyant bounds and static-max,
 prints the tables, draws CVC against executor-minutes (docs/evaluation/cvc_vs_cost.svg),
 repeats the recorded traces with the reference held inside each job's recorded scale-outs
@@ -9,6 +10,7 @@ Usage: python3 bench/evaluate.py   (after `cargo build --release -p pacer-bridge
 """
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -19,8 +21,9 @@ BRIDGE = REPO / "target" / "release" / "pacer-bridge"
 POLICIES = ["ellis", "pacer", "oracle", "oracle-constant", "static-max"]
 COLORS = {"ellis": "#d62728", "pacer": "#1f77b4", "oracle": "#2ca02c", "oracle-constant": "#9467bd",
           "static-max": "#7f7f7f"}
-RECORDED = [("K-Means", REPO / "data/traces/ellis-kmeans.csv", 14 * 60_000),
-            ("Logistic Regression", REPO / "data/traces/ellis-logisticregression.csv", 5 * 60_000)]
+TRACES = REPO / (os.environ.get("TRACES_DIR") or "../shared/traces")
+RECORDED = [("K-Means", TRACES / "ellis-kmeans.csv", 14 * 60_000),
+            ("Logistic Regression", TRACES / "ellis-logisticregression.csv", 5 * 60_000)]
 SYNTHETIC = [(profile, seed) for profile in ("strong", "amdahl", "ushape", "flat") for seed in (1, 2)]
 
 

@@ -2,11 +2,18 @@ use super::*;
 use crate::policy::{Decision, JobEnded, RunPlan};
 use crate::trace::{self, TraceJob};
 
+/// A recorded trace from `TRACES_DIR` (default `../shared/traces` beside the repository, where
+/// the public traces are on every development and CI machine; a relative path is taken from
+/// the repository's root).
 fn shared_trace(name: &str) -> Vec<TraceRun> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../data/traces")
-        .join(name);
-    trace::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
+    let repository = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let folder = std::env::var_os("TRACES_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(|| "../shared/traces".into(), std::path::PathBuf::from);
+    let path = repository.join(folder).join(name);
+    trace::read(&path).unwrap_or_else(|e| {
+        panic!("{e}\n(the recorded traces: set TRACES_DIR to the folder holding {name})")
+    })
 }
 
 fn config(policies: &[&str], delay: f64, seed: u64) -> ReplayConfig {
