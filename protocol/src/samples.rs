@@ -21,44 +21,52 @@ pub const JOB_END: &str = include_str!("../samples/job_end.json");
 pub const APPLICATION_END: &str = include_str!("../samples/application_end.json");
 pub const REPLY: &str = include_str!("../samples/reply.json");
 
-fn decoded(slot: &'static OnceLock<Event>, text: &'static str) -> &'static Event {
-    slot.get_or_init(|| {
+/// The payload of a sample event, decoded once.
+fn sample<T: Clone>(
+    slot: &'static OnceLock<Event>,
+    text: &'static str,
+    payload: fn(&Event) -> Option<&T>,
+) -> T {
+    let event = slot.get_or_init(|| {
         Codec::Json
             .decode_event(text.as_bytes())
             .unwrap_or_else(|e| panic!("a sample message does not decode: {e}"))
-    })
+    });
+    payload(event)
+        .cloned()
+        .unwrap_or_else(|| panic!("a sample holds a {:?}", event.event_type()))
 }
 
 pub fn application_start() -> ApplicationStart {
     static SLOT: OnceLock<Event> = OnceLock::new();
-    match decoded(&SLOT, APPLICATION_START) {
-        Event::ApplicationStart(start) => (**start).clone(),
-        other => panic!("application_start.json holds {:?}", other.event_type()),
-    }
+    *sample(&SLOT, APPLICATION_START, |e| match e {
+        Event::ApplicationStart(start) => Some(start),
+        _ => None,
+    })
 }
 
 pub fn job_start() -> JobStart {
     static SLOT: OnceLock<Event> = OnceLock::new();
-    match decoded(&SLOT, JOB_START) {
-        Event::JobStart(job) => job.clone(),
-        other => panic!("job_start.json holds {:?}", other.event_type()),
-    }
+    sample(&SLOT, JOB_START, |e| match e {
+        Event::JobStart(job) => Some(job),
+        _ => None,
+    })
 }
 
 pub fn job_end() -> JobEnd {
     static SLOT: OnceLock<Event> = OnceLock::new();
-    match decoded(&SLOT, JOB_END) {
-        Event::JobEnd(job) => job.clone(),
-        other => panic!("job_end.json holds {:?}", other.event_type()),
-    }
+    sample(&SLOT, JOB_END, |e| match e {
+        Event::JobEnd(job) => Some(job),
+        _ => None,
+    })
 }
 
 pub fn application_end() -> ApplicationEnd {
     static SLOT: OnceLock<Event> = OnceLock::new();
-    match decoded(&SLOT, APPLICATION_END) {
-        Event::ApplicationEnd(end) => end.clone(),
-        other => panic!("application_end.json holds {:?}", other.event_type()),
-    }
+    sample(&SLOT, APPLICATION_END, |e| match e {
+        Event::ApplicationEnd(end) => Some(end),
+        _ => None,
+    })
 }
 
 pub fn reply() -> Reply {

@@ -178,19 +178,18 @@ fn application_start_fields() {
     assert_eq!(start.environment_specs.java_version, "17");
 }
 
+/// JOB_START's fields; JOB_END has them too.
+const JOB_START_FIELDS: [(&str, Kind); 4] = [
+    ("app_event_id", Kind::Str),
+    ("app_time", Kind::Int),
+    ("job_id", Kind::Int),
+    ("num_executors", Kind::Int),
+];
+
 #[test]
 fn job_start_fields() {
     let payload = assert_envelope(&sample("job_start.json"), "JOB_START");
-    use Kind::*;
-    assert_fields(
-        &payload,
-        &[
-            ("app_event_id", Str),
-            ("app_time", Int),
-            ("job_id", Int),
-            ("num_executors", Int),
-        ],
-    );
+    assert_fields(&payload, &JOB_START_FIELDS);
     let job = samples::job_start();
     assert_eq!(
         (
@@ -207,17 +206,9 @@ fn job_start_fields() {
 fn job_end_fields() {
     let payload = assert_envelope(&sample("job_end.json"), "JOB_END");
     use Kind::*;
-    assert_fields(
-        &payload,
-        &[
-            ("app_event_id", Str),
-            ("app_time", Int),
-            ("job_id", Int),
-            ("num_executors", Int),
-            ("rescaling_time_ratio", Float),
-            ("stages", Object),
-        ],
-    );
+    let mut fields = JOB_START_FIELDS.to_vec();
+    fields.extend([("rescaling_time_ratio", Float), ("stages", Object)]);
+    assert_fields(&payload, &fields);
     let stages = payload["stages"].as_object().unwrap();
     assert_eq!(
         stages.keys().collect::<Vec<_>>(),

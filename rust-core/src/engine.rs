@@ -267,15 +267,8 @@ impl Core {
     }
 
     pub fn on_task_start(&self, executor_id: &str, time_ms: i64) {
-        let revealed = self
-            .shared
-            .state
-            .lock()
-            .aggregator
-            .task_started(executor_id, time_ms);
-        if revealed {
-            self.shared.changed.notify_all();
-        }
+        // A task on an executor whose ExecutorAdded was lost reveals it.
+        self.update_executors(|aggregator| aggregator.task_started(executor_id, time_ms));
     }
 
     pub fn on_task_end(&self, executor_id: &str) {
@@ -283,25 +276,18 @@ impl Core {
     }
 
     pub fn on_executor_added(&self, executor_id: &str, host: &str, time_ms: i64) {
-        let added = self
-            .shared
-            .state
-            .lock()
-            .aggregator
-            .executor_added(executor_id, host, time_ms);
-        if added {
-            self.shared.changed.notify_all();
-        }
+        self.update_executors(|aggregator| aggregator.executor_added(executor_id, host, time_ms));
     }
 
     pub fn on_executor_removed(&self, executor_id: &str, time_ms: i64) {
-        let removed = self
-            .shared
-            .state
-            .lock()
-            .aggregator
-            .executor_removed(executor_id, time_ms);
-        if removed {
+        self.update_executors(|aggregator| aggregator.executor_removed(executor_id, time_ms));
+    }
+
+    /// Applies `change`; when it reports that the registered executors changed, wakes the
+    /// thread waiting for actions (a pending kill or request may now apply).
+    fn update_executors(&self, change: impl FnOnce(&mut Aggregator) -> bool) {
+        let changed = change(&mut self.shared.state.lock().aggregator);
+        if changed {
             self.shared.changed.notify_all();
         }
     }

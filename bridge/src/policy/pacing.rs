@@ -427,49 +427,15 @@ mod tests {
         assert!((11..=14).contains(&s), "{s}");
     }
 
-    #[test]
-    fn a_slow_run_scales_up_and_a_fast_one_down() {
-        let mut plan = Pacer.start_run(&spec(400_000), &history());
-        let s = plan.initial().scale_out;
-        let predicted_job = 48_000.0 * 8.0 / f64::from(s);
-        let slow = [JobRecord {
-            job_id: 0,
-            scale_out: s,
-            duration_ms: (2.0 * predicted_job) as i64,
-        }];
-        let ended = JobEnded {
-            job_id: 0,
-            end_ms: 1_000 + slow[0].duration_ms,
-            current_scale_out: s,
-            jobs_done: &slow,
-        };
-        let up = plan.after_job(&ended).expect("scale up");
-        assert!(up.scale_out > s, "{up:?}");
-
-        let mut plan = Pacer.start_run(&spec(400_000), &history());
-        let fast = [JobRecord {
-            job_id: 0,
-            scale_out: s,
-            duration_ms: (0.5 * predicted_job) as i64,
-        }];
-        let ended = JobEnded {
-            job_id: 0,
-            end_ms: 1_000 + fast[0].duration_ms,
-            current_scale_out: s,
-            jobs_done: &fast,
-        };
-        let down = plan.after_job(&ended).expect("scale down");
-        assert!(down.scale_out < s, "{down:?}");
-    }
-
-    #[test]
-    fn on_track_does_not_scale_up() {
+    /// A fresh plan's decision after its first job took `speed` × the predicted time, 1 s after
+    /// the start; and the initial scale-out.
+    fn after_first_job(speed: f64) -> (Option<Decision>, u32) {
         let mut plan = Pacer.start_run(&spec(400_000), &history());
         let s = plan.initial().scale_out;
         let job = [JobRecord {
             job_id: 0,
             scale_out: s,
-            duration_ms: (48_000.0 * 8.0 / f64::from(s)) as i64,
+            duration_ms: (speed * 48_000.0 * 8.0 / f64::from(s)) as i64,
         }];
         let ended = JobEnded {
             job_id: 0,
@@ -477,8 +443,23 @@ mod tests {
             current_scale_out: s,
             jobs_done: &job,
         };
+        (plan.after_job(&ended), s)
+    }
+
+    #[test]
+    fn a_slow_run_scales_up_and_a_fast_one_down() {
+        let (up, s) = after_first_job(2.0);
+        let up = up.expect("scale up");
+        assert!(up.scale_out > s, "{up:?}");
+        let (down, s) = after_first_job(0.5);
+        let down = down.expect("scale down");
+        assert!(down.scale_out < s, "{down:?}");
+    }
+
+    #[test]
+    fn on_track_does_not_scale_up() {
+        let (decision, s) = after_first_job(1.0);
         // Knowing the run's speed needs less margin than at the start: at most a small step down.
-        let decision = plan.after_job(&ended);
         assert!(
             decision
                 .as_ref()
