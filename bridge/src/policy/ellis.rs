@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{
-    fallback, profiling_decision, Decision, JobEnded, Policy, RunPlan, RunSpec, SlowerRun,
+    fallback, profiling_decision, Decision, JobEnded, Keep, Policy, RunPlan, RunSpec, SlowerRun,
 };
 use crate::history::{RunRecord, ScaleOutRange};
 use crate::model::ellis_predictions;
@@ -25,8 +25,7 @@ type Predictions = BTreeMap<i64, Vec<f64>>;
 struct EllisPlan {
     spec: RunSpec,
     initial: Decision,
-    /// Present when the run is adaptive and enough history exists to re-plan.
-    predictions: Option<Predictions>,
+    predictions: Predictions,
 }
 
 impl Policy for Ellis {
@@ -42,21 +41,16 @@ impl Policy for Ellis {
     fn start_run(&self, run: &RunSpec, history: &[RunRecord]) -> Box<dyn RunPlan> {
         let range = run.range;
         if !run.is_adaptive {
-            return Box::new(EllisPlan {
-                spec: run.clone(),
-                initial: profiling_decision(range, history),
-                predictions: None,
-            });
+            return Box::new(Keep(profiling_decision(range, history)));
         }
-
         // Ellis's definition of a non-adaptive run: all its jobs ran at one scale-out.
         let fixed: Vec<&RunRecord> = history.iter().filter(|r| r.is_fixed_scale_out()).collect();
-        let (initial, predictions) = if fixed.len() < MIN_MODEL_RUNS {
-            (fallback(run, &fixed, SlowerRun::JobTimeBelowTarget), None)
-        } else {
-            let predictions = predict_jobs(history, range);
-            (initial_from_models(run, &predictions), Some(predictions))
-        };
+        if fixed.len() < MIN_MODEL_RUNS {
+            let decision = fallback(run, &fixed, SlowerRun::JobTimeBelowTarget);
+            return Box::new(Keep(decision));
+        }
+        let predictions = predict_jobs(history, range);
+        let initial = initial_from_models(run, &predictions);
         Box::new(EllisPlan {
             spec: run.clone(),
             initial,
@@ -120,9 +114,9 @@ impl RunPlan for EllisPlan {
     }
 
     fn after_job(&mut self, ended: &JobEnded<'_>) -> Option<Decision> {
-        let predictions = self.predictions.as_ref()?;
         let range = self.spec.range;
-        let upcoming: Vec<&Vec<f64>> = predictions
+        let upcoming: Vec<&Vec<f64>> = self
+            .predictions
             .range(ended.job_id + 1..)
             .map(|(_, p)| p)
             .collect();

@@ -58,6 +58,21 @@ pub struct JobEnded<'a> {
     pub jobs_done: &'a [JobRecord],
 }
 
+/// A plan that keeps its initial decision for the whole run: profiling runs, runs planned
+/// without models, `noop`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keep(pub Decision);
+
+impl RunPlan for Keep {
+    fn initial(&self) -> Decision {
+        self.0.clone()
+    }
+
+    fn after_job(&mut self, _ended: &JobEnded<'_>) -> Option<Decision> {
+        None
+    }
+}
+
 pub trait Policy: Send + Sync {
     fn name(&self) -> String;
 

@@ -1,11 +1,9 @@
-use super::{Decision, JobEnded, Policy, RunPlan, RunSpec};
+use super::{Decision, Keep, Policy, RunPlan, RunSpec};
 use crate::history::RunRecord;
 
 /// Changes nothing: every reply echoes the scale-out the message reported. APPLICATION_START
 /// carries none, so it is answered with the maximum (the same as Ellis without history).
 pub struct Noop;
-
-struct NoopPlan(u32);
 
 impl Policy for Noop {
     fn name(&self) -> String {
@@ -17,16 +15,9 @@ impl Policy for Noop {
     }
 
     fn start_run(&self, run: &RunSpec, _history: &[RunRecord]) -> Box<dyn RunPlan> {
-        Box::new(NoopPlan(run.range.max))
-    }
-}
-
-impl RunPlan for NoopPlan {
-    fn initial(&self) -> Decision {
-        Decision::new(self.0, "noop: maximum scale-out")
-    }
-
-    fn after_job(&mut self, _ended: &JobEnded<'_>) -> Option<Decision> {
-        None
+        Box::new(Keep(Decision::new(
+            run.range.max,
+            "noop: maximum scale-out",
+        )))
     }
 }

@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 
 use super::{
-    fallback, profiling_decision, Decision, JobEnded, Policy, RunPlan, RunSpec, SlowerRun,
+    fallback, profiling_decision, Decision, JobEnded, Keep, Policy, RunPlan, RunSpec, SlowerRun,
 };
 use crate::history::{RunRecord, ScaleOutRange};
 use crate::model::ellis_predictions;
@@ -61,7 +61,7 @@ struct Model {
 struct PacerPlan {
     spec: RunSpec,
     initial: Decision,
-    model: Option<Model>,
+    model: Model,
 }
 
 impl Policy for Pacer {
@@ -77,28 +77,20 @@ impl Policy for Pacer {
     fn start_run(&self, run: &RunSpec, history: &[RunRecord]) -> Box<dyn RunPlan> {
         let range = run.range;
         if !run.is_adaptive {
-            return Box::new(PacerPlan {
-                spec: run.clone(),
-                initial: profiling_decision(range, history),
-                model: None,
-            });
+            return Box::new(Keep(profiling_decision(range, history)));
         }
         let usable: Vec<&RunRecord> = history.iter().filter(|r| !r.jobs.is_empty()).collect();
         if usable.len() < MIN_MODEL_RUNS {
-            return Box::new(PacerPlan {
-                spec: run.clone(),
-                initial: fallback(run, &usable, SlowerRun::RuntimeWithinTarget),
-                model: None,
-            });
+            let decision = fallback(run, &usable, SlowerRun::RuntimeWithinTarget);
+            return Box::new(Keep(decision));
         }
         let model = Model::fit(&usable, range);
-        let mut plan = PacerPlan {
+        let initial = plan_start(run, &model);
+        Box::new(PacerPlan {
             spec: run.clone(),
-            initial: Decision::new(range.max, ""),
-            model: Some(model),
-        };
-        plan.initial = plan.plan_start();
-        Box::new(plan)
+            initial,
+            model,
+        })
     }
 }
 
@@ -219,39 +211,35 @@ impl Model {
     }
 }
 
-impl PacerPlan {
-    fn plan_start(&self) -> Decision {
-        let range = self.spec.range;
-        let Some(model) = &self.model else {
-            return Decision::new(range.max, "no model: maximum scale-out");
-        };
-        let times = |confidence: f64| -> Vec<f64> {
-            let margin = model.margin(0, confidence);
-            range
-                .values()
-                .map(|x| margin * model.remaining(None, x, range))
-                .collect()
-        };
-        let target = self.spec.target_ms as f64;
-        match meeting(&CONFIDENCES, &times, target) {
-            Some((i, confidence, time)) => Decision::new(
+/// The initial scale-out of an adaptive run planned with models.
+fn plan_start(run: &RunSpec, model: &Model) -> Decision {
+    let range = run.range;
+    let times = |confidence: f64| -> Vec<f64> {
+        let margin = model.margin(0, confidence);
+        range
+            .values()
+            .map(|x| margin * model.remaining(None, x, range))
+            .collect()
+    };
+    let target = run.target_ms as f64;
+    match meeting(&CONFIDENCES, &times, target) {
+        Some((i, confidence, time)) => Decision::new(
+            range.at(i),
+            format!(
+                "smallest scale-out meeting the target at p{:.0} ({time:.0} ms)",
+                confidence * 100.0
+            ),
+        ),
+        None => {
+            let at_median = times(0.5);
+            let i = near_fastest(&at_median);
+            Decision::new(
                 range.at(i),
                 format!(
-                    "smallest scale-out meeting the target at p{:.0} ({time:.0} ms)",
-                    confidence * 100.0
+                    "target out of reach: near the fastest ({:.0} ms at p50)",
+                    at_median[i]
                 ),
-            ),
-            None => {
-                let at_median = times(0.5);
-                let i = near_fastest(&at_median);
-                Decision::new(
-                    range.at(i),
-                    format!(
-                        "target out of reach: near the fastest ({:.0} ms at p50)",
-                        at_median[i]
-                    ),
-                )
-            }
+            )
         }
     }
 }
@@ -288,7 +276,7 @@ impl RunPlan for PacerPlan {
     }
 
     fn after_job(&mut self, ended: &JobEnded<'_>) -> Option<Decision> {
-        let model = self.model.as_ref()?;
+        let model = &self.model;
         let range = self.spec.range;
         let current = range.clamp(i64::from(ended.current_scale_out));
         // Nothing to decide when no known job is left.
