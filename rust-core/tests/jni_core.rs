@@ -368,6 +368,7 @@ fn concurrent_drivers_keep_each_others_libraries() {
         .map(|_| {
             loader_process(&["race", dir_arg, "300"])
                 .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
                 .spawn()
                 .expect("java runs")
         })

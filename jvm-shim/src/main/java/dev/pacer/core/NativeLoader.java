@@ -7,6 +7,7 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -105,26 +106,11 @@ public final class NativeLoader {
     static synchronized File extract(InputStream in, File dir) throws IOException {
         for (int attempt = 1;; attempt++) {
             File lockFile = File.createTempFile(EXTRACTED_PREFIX, EXTRACTED_SUFFIX + LOCK_SUFFIX, dir);
-            FileChannel channel;
-            try {
-                channel = FileChannel.open(lockFile.toPath(), StandardOpenOption.WRITE);
-            } catch (IOException | RuntimeException e) {
-                lockFile.delete();
-                throw e;
-            }
-            boolean ours;
-            try {
-                // null: another JVM's cleanup holds it and is deleting it.
-                ours = channel.tryLock() != null;
-            } catch (IOException e) {
-                ours = true; // no locks on this file system: extract unprotected, as before
-            }
-            // Checked after locking: a cleanup may have locked and deleted it since its creation.
-            if (!ours || !lockFile.exists()) {
-                channel.close();
+            FileChannel channel = lockNew(lockFile);
+            if (channel == null) {
                 if (attempt == EXTRACT_ATTEMPTS) {
-                    throw new IOException("cannot lock a new " + lockFile + " (removed by other JVMs "
-                            + attempt + " times)");
+                    throw new IOException("cannot lock a new " + lockFile + ": other JVMs' cleanups took "
+                            + attempt + " in a row");
                 }
                 continue;
             }
@@ -144,6 +130,34 @@ public final class NativeLoader {
             ownLockFile = lockFile;
             return library;
         }
+    }
+
+    /**
+     * Opens and locks a lock file just created; null if another JVM's cleanup, which may lock
+     * and delete it until this JVM locks it, took it first.
+     */
+    private static FileChannel lockNew(File lockFile) throws IOException {
+        FileChannel channel;
+        try {
+            channel = FileChannel.open(lockFile.toPath(), StandardOpenOption.WRITE);
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException | RuntimeException e) {
+            lockFile.delete();
+            throw e;
+        }
+        boolean locked;
+        try {
+            locked = channel.tryLock() != null; // null: a cleanup holds it and is deleting it
+        } catch (IOException e) {
+            locked = true; // no locks on this file system: extract unprotected, as before
+        }
+        // Checked after locking: a cleanup may have locked and deleted it in between.
+        if (locked && lockFile.exists()) {
+            return channel;
+        }
+        channel.close();
+        return null;
     }
 
     /** Undoes {@link #extract} after the library failed to load. */
