@@ -190,6 +190,35 @@ fn malformed_arguments_become_exceptions() {
     );
 }
 
+/// Java and Rust index the `long[]` arrays of a stage completion by the same named slots: the
+/// constants of the Java classes (read by reflection) against the names libpacer.so returns.
+#[test]
+fn stage_array_slots_agree_between_java_and_rust() {
+    for (class, first, last) in [
+        (
+            "dev.pacer.core.StageMetricSlots",
+            "EXECUTOR_RUN_TIME_MS",
+            "PEAK_EXECUTION_MEMORY",
+        ),
+        (
+            "dev.pacer.core.RddTotalSlots",
+            "NUM_PARTITIONS",
+            "DISK_SIZE",
+        ),
+    ] {
+        let java = call_driver("javaSlots", &[class]).unwrap();
+        let native = call_driver("nativeSlots", &[class]).unwrap();
+        assert_eq!(
+            java, native,
+            "{class}: Java slots (left) vs native slots (right)"
+        );
+        assert!(
+            native.starts_with(first) && native.ends_with(last),
+            "{class}: {native}"
+        );
+    }
+}
+
 #[test]
 fn whole_application_through_java() {
     let script = |message: &Value| {
