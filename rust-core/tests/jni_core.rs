@@ -316,7 +316,8 @@ fn stale_extracted_libraries_are_deleted_and_live_ones_kept() {
     for name in [
         "libpacer-killed.so",     // a killed driver's library and unlocked lock file
         "libpacer-killed.so.lck", //
-        "libpacer-old.so",        // no lock file: an earlier loader's, or its lock file is gone
+        "libpacer-old.so",        // no lock file (made old below): a gone pre-lock-file loader's
+        "libpacer-fresh.so",      // no lock file, just written: a pre-lock-file loader's, loading
         "libpacer-orphan.so.lck", // a lock file whose library was never written
         "libpacer-live.so",       // a live driver's, locked by another process
         "libpacer-live.so.lck",   //
@@ -328,6 +329,12 @@ fn stale_extracted_libraries_are_deleted_and_live_ones_kept() {
     ] {
         std::fs::write(dir.join(name), b"x").unwrap();
     }
+    std::fs::File::options()
+        .write(true)
+        .open(dir.join("libpacer-old.so"))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(120))
+        .unwrap();
     let mut live = lock_holder(&dir.join("libpacer-live.so.lck"));
     assert_eq!(
         call_loader_driver("holdLock", &[&path("libpacer-sibling.so.lck")]),
@@ -346,6 +353,7 @@ fn stale_extracted_libraries_are_deleted_and_live_ones_kept() {
     );
     let mut expected = vec![
         "libother-1.so".to_string(),
+        "libpacer-fresh.so".into(),
         "libpacer-live.so".into(),
         "libpacer-live.so.lck".into(),
         "libpacer-notes.txt".into(),

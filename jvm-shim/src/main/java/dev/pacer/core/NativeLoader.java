@@ -22,7 +22,8 @@ import java.util.Locale;
  * <p>An extracted library {@code libpacer-<random>.so} has a companion
  * {@code libpacer-<random>.so.lck} that its JVM keeps exclusively locked ({@link FileLock}) for
  * its whole life. Both are deleted at a normal exit; a killed JVM leaves them behind, unlocked,
- * and the next load deletes every extracted library whose lock file can be locked or is missing.
+ * and the next load deletes every extracted library whose lock file can be locked, or is missing
+ * (then only once the library is a minute old).
  * Rules that make this safe for JVMs starting side by side:
  * <ul>
  *   <li>the lock file is created (with a unique name), locked and checked to still exist before
@@ -41,6 +42,11 @@ public final class NativeLoader {
     static final String EXTRACTED_SUFFIX = ".so";
     static final String LOCK_SUFFIX = ".lck";
     private static final int EXTRACT_ATTEMPTS = 10;
+    /**
+     * A library without a lock file is deleted only once it is this old: a loader from before
+     * lock files loads its copy right after writing it, without one.
+     */
+    private static final long UNLOCKED_GRACE_MS = 60_000;
 
     private static boolean loaded;
     private static String source;
@@ -198,9 +204,11 @@ public final class NativeLoader {
                 if (name.endsWith(EXTRACTED_SUFFIX + LOCK_SUFFIX)) {
                     deleted += deleteIfUnlocked(file);
                 } else if (name.endsWith(EXTRACTED_SUFFIX)
-                        && !new File(dir, name + LOCK_SUFFIX).exists() && file.delete()) {
-                    // No lock file (checked now, not in the listing): its JVM is gone or never
-                    // got to load it.
+                        && !new File(dir, name + LOCK_SUFFIX).exists()
+                        && file.lastModified() < System.currentTimeMillis() - UNLOCKED_GRACE_MS
+                        && file.delete()) {
+                    // No lock file (checked now, not in the listing): its JVM is gone, never got
+                    // to load it, or loaded it long ago (a loader without lock files).
                     deleted++;
                 }
             }
