@@ -3,8 +3,9 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -20,9 +21,13 @@ fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Compiles the Spark-free Java API and the test driver with javac.
+fn classes_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("jni-test-classes")
+}
+
+/// Compiles the Spark-free Java API and the test drivers with javac.
 fn compile_java() -> PathBuf {
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("jni-test-classes");
+    let out = classes_dir();
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).unwrap();
     let root = repo_root();
@@ -82,6 +87,11 @@ fn in_jvm<T>(call: impl FnOnce(&mut Env) -> jni::errors::Result<T>) -> Result<T,
 
 /// Calls a static `String... -> String` method of JniDriver.
 fn call_driver(method: &str, args: &[&str]) -> Result<String, String> {
+    call_static("dev/pacer/core/JniDriver", method, args)
+}
+
+/// Calls a static `String... -> String` method of `class` (`dev/pacer/core/...`).
+fn call_static(class: &str, method: &str, args: &[&str]) -> Result<String, String> {
     in_jvm(|env: &mut Env| -> jni::errors::Result<String> {
         let strings: Vec<JString> = args
             .iter()
@@ -95,7 +105,7 @@ fn call_driver(method: &str, args: &[&str]) -> Result<String, String> {
         let signature = jni::signature::RuntimeMethodSignature::from_str(&descriptor)?;
         let name = jni::strings::JNIString::new(method);
         let value = env.call_static_method(
-            jni_str!("dev/pacer/core/JniDriver"),
+            jni::strings::JNIString::new(class),
             &name,
             signature.method_signature(),
             &values,
@@ -180,6 +190,35 @@ fn malformed_arguments_become_exceptions() {
     );
 }
 
+/// Java and Rust index the `long[]` arrays of a stage completion by the same named slots: the
+/// constants of the Java classes (read by reflection) against the names libpacer.so returns.
+#[test]
+fn stage_array_slots_agree_between_java_and_rust() {
+    for (class, first, last) in [
+        (
+            "dev.pacer.core.StageMetricSlots",
+            "EXECUTOR_RUN_TIME_MS",
+            "PEAK_EXECUTION_MEMORY",
+        ),
+        (
+            "dev.pacer.core.RddTotalSlots",
+            "NUM_PARTITIONS",
+            "DISK_SIZE",
+        ),
+    ] {
+        let java = call_driver("javaSlots", &[class]).unwrap();
+        let native = call_driver("nativeSlots", &[class]).unwrap();
+        assert_eq!(
+            java, native,
+            "{class}: Java slots (left) vs native slots (right)"
+        );
+        assert!(
+            native.starts_with(first) && native.ends_with(last),
+            "{class}: {native}"
+        );
+    }
+}
+
 #[test]
 fn whole_application_through_java() {
     let script = |message: &Value| {
@@ -218,4 +257,164 @@ fn whole_application_through_java() {
     let logs = call_driver("drainedLogs", &[]).unwrap();
     assert!(logs.contains("INFO pacer::engine: Pacer started"), "{logs}");
     assert!(logs.contains("requesting 5 executors"), "{logs}");
+}
+
+/// Runs `dev.pacer.core.NativeLoaderDriver` in another JVM (a second driver on the same host).
+fn loader_process(args: &[&str]) -> Command {
+    jvm(); // compiles the classes
+    let mut command = Command::new("java");
+    command
+        .arg("-cp")
+        .arg(classes_dir())
+        .arg("dev.pacer.core.NativeLoaderDriver")
+        .args(args);
+    command
+}
+
+fn call_loader_driver(method: &str, args: &[&str]) -> String {
+    call_static("dev/pacer/core/NativeLoaderDriver", method, args).unwrap()
+}
+
+fn loader_process_output(args: &[&str]) -> String {
+    let output = loader_process(args).output().expect("java runs");
+    assert!(output.status.success(), "{args:?}: {output:?}");
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+/// A JVM holding the lock on `lock_file` until it is killed.
+fn lock_holder(lock_file: &Path) -> Child {
+    let mut child = loader_process(&["hold", lock_file.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("java runs");
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "locked");
+    child
+}
+
+fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Extracted libraries of killed drivers are deleted at load; those of live JVMs (another
+/// process, another class loader of this JVM, this loader itself) are kept with their locks.
+#[test]
+fn stale_extracted_libraries_are_deleted_and_live_ones_kept() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("native-loader-cleanup");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    for name in [
+        "libpacer-killed.so",     // a killed driver's library and unlocked lock file
+        "libpacer-killed.so.lck", //
+        "libpacer-old.so",        // no lock file (made old below): a gone pre-lock-file loader's
+        "libpacer-fresh.so",      // no lock file, just written: a pre-lock-file loader's, loading
+        "libpacer-orphan.so.lck", // a lock file whose library was never written
+        "libpacer-live.so",       // a live driver's, locked by another process
+        "libpacer-live.so.lck",   //
+        "libpacer-sibling.so",    // locked by this JVM, as another class loader would
+        "libpacer-sibling.so.lck",
+        "libpacer.so", // not extracted by the loader
+        "libpacer-notes.txt",
+        "libother-1.so",
+    ] {
+        std::fs::write(dir.join(name), b"x").unwrap();
+    }
+    std::fs::File::options()
+        .write(true)
+        .open(dir.join("libpacer-old.so"))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(120))
+        .unwrap();
+    let mut live = lock_holder(&dir.join("libpacer-live.so.lck"));
+    assert_eq!(
+        call_loader_driver("holdLock", &[&path("libpacer-sibling.so.lck")]),
+        "locked"
+    );
+    let own = PathBuf::from(call_loader_driver("extract", &[dir.to_str().unwrap()]));
+    let own_name = own.file_name().unwrap().to_str().unwrap().to_string();
+    assert!(
+        own_name.starts_with("libpacer-") && own_name.ends_with(".so"),
+        "{own_name}"
+    );
+
+    assert_eq!(
+        call_loader_driver("deleteStale", &[dir.to_str().unwrap()]),
+        "4"
+    );
+    let mut expected = vec![
+        "libother-1.so".to_string(),
+        "libpacer-fresh.so".into(),
+        "libpacer-live.so".into(),
+        "libpacer-live.so.lck".into(),
+        "libpacer-notes.txt".into(),
+        "libpacer-sibling.so".into(),
+        "libpacer-sibling.so.lck".into(),
+        "libpacer.so".into(),
+        own_name.clone(),
+        format!("{own_name}.lck"),
+    ];
+    expected.sort();
+    assert_eq!(file_names(&dir), expected);
+    // The cleanup kept this JVM's locks (closing a channel on a locked file would drop them),
+    // so another driver starting now deletes nothing either.
+    for lock in [
+        path("libpacer-sibling.so.lck"),
+        format!("{}.lck", own.display()),
+    ] {
+        assert_eq!(loader_process_output(&["probe", &lock]), "held", "{lock}");
+    }
+    assert_eq!(
+        loader_process_output(&["clean", dir.to_str().unwrap()]),
+        "0"
+    );
+    assert_eq!(file_names(&dir), expected);
+
+    // Killing the live driver leaves its files behind; the next cleanup deletes them.
+    live.kill().unwrap();
+    live.wait().unwrap();
+    assert_eq!(
+        call_loader_driver("deleteStale", &[dir.to_str().unwrap()]),
+        "2"
+    );
+    expected.retain(|name| !name.starts_with("libpacer-live"));
+    assert_eq!(file_names(&dir), expected);
+}
+
+/// Drivers starting at once on one host, each cleaning the shared folder before and after
+/// extracting its library, never delete a live one; what a killed one left is deleted.
+#[test]
+fn concurrent_drivers_keep_each_others_libraries() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("native-loader-race");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let dir_arg = dir.to_str().unwrap();
+    for name in ["libpacer-killed.so", "libpacer-killed.so.lck"] {
+        std::fs::write(dir.join(name), b"x").unwrap();
+    }
+    let drivers: Vec<Child> = (0..4)
+        .map(|_| {
+            loader_process(&["race", dir_arg, "300"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("java runs")
+        })
+        .collect();
+    for driver in drivers {
+        let output = driver.wait_with_output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "ok");
+    }
+    // The drivers exited normally: their files were deleted at exit, the killed one's by them.
+    assert_eq!(file_names(&dir), Vec::<String>::new());
 }

@@ -6,13 +6,9 @@ use jni::objects::{JClass, JIntArray, JLongArray, JObjectArray, JString};
 use jni::sys::{jint, jlong, jstring};
 use jni::{Env, EnvUnowned};
 
+use super::slots::{rdd_total_slots as rdd, stage_metric_slots as metric};
 use super::{core, entry, string, with_str, NativeError, NativeResult};
 use crate::{Action, Config, Core, RddTotals, StageCompletion, StageInfo, TaskMetricTotals};
-
-/// Order of the values in the `metrics` array of `nativeStageCompleted`.
-const METRIC_COUNT: usize = 9;
-/// Order of the values in the `rdds` array of `nativeStageCompleted`.
-const RDD_COUNT: usize = 4;
 
 fn int_array(env: &Env<'_>, array: &JIntArray<'_>, name: &str) -> NativeResult<Vec<i32>> {
     if array.is_null() {
@@ -56,7 +52,7 @@ fn string_array(
     Ok(values)
 }
 
-fn new_string_array<'local>(
+pub(super) fn new_string_array<'local>(
     env: &mut Env<'local>,
     values: &[String],
 ) -> NativeResult<JObjectArray<'local, JString<'local>>> {
@@ -210,9 +206,7 @@ pub extern "system" fn Java_dev_pacer_core_PacerCore_nativeStageSubmitted<'local
     })
 }
 
-/// `metrics`: executorRunTime ms, executorCpuTime ns, jvmGCTime ms, shuffle bytes read,
-/// shuffle bytes written, input bytes, output bytes, disk bytes spilled, peak execution memory.
-/// `rdds`: partitions, cached partitions, memory size, disk size (sums over the stage's RDDs).
+/// `metrics` and `rdds` are indexed by the slots of [`super::slots`].
 /// `submission_time_ms` < 0 means unknown; `failure_reason` may be null.
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
@@ -239,9 +233,8 @@ pub extern "system" fn Java_dev_pacer_core_PacerCore_nativeStageCompleted<'local
         } else {
             Some(string(env, &failure_reason, "failureReason")?)
         };
-        let [run, cpu, gc, shuffle_read, shuffle_write, input, output, spilled, peak] =
-            long_array::<METRIC_COUNT>(env, &metrics, "metrics")?;
-        let [partitions, cached, mem, disk] = long_array::<RDD_COUNT>(env, &rdds, "rdds")?;
+        let m = long_array::<{ metric::COUNT }>(env, &metrics, "metrics")?;
+        let r = long_array::<{ rdd::COUNT }>(env, &rdds, "rdds")?;
         let completion = StageCompletion {
             info: StageInfo {
                 stage_id,
@@ -254,21 +247,21 @@ pub extern "system" fn Java_dev_pacer_core_PacerCore_nativeStageCompleted<'local
             completion_time_ms,
             failure_reason: failure_reason.as_deref(),
             metrics: TaskMetricTotals {
-                executor_run_time_ms: run,
-                executor_cpu_time_ns: cpu,
-                jvm_gc_time_ms: gc,
-                shuffle_read_bytes: shuffle_read,
-                shuffle_write_bytes: shuffle_write,
-                input_bytes: input,
-                output_bytes: output,
-                disk_bytes_spilled: spilled,
-                peak_execution_memory: peak,
+                executor_run_time_ms: m[metric::EXECUTOR_RUN_TIME_MS],
+                executor_cpu_time_ns: m[metric::EXECUTOR_CPU_TIME_NS],
+                jvm_gc_time_ms: m[metric::JVM_GC_TIME_MS],
+                shuffle_read_bytes: m[metric::SHUFFLE_READ_BYTES],
+                shuffle_write_bytes: m[metric::SHUFFLE_WRITE_BYTES],
+                input_bytes: m[metric::INPUT_BYTES],
+                output_bytes: m[metric::OUTPUT_BYTES],
+                disk_bytes_spilled: m[metric::DISK_BYTES_SPILLED],
+                peak_execution_memory: m[metric::PEAK_EXECUTION_MEMORY],
             },
             rdds: RddTotals {
-                num_partitions: partitions,
-                num_cached_partitions: cached,
-                mem_size: mem,
-                disk_size: disk,
+                num_partitions: r[rdd::NUM_PARTITIONS],
+                num_cached_partitions: r[rdd::NUM_CACHED_PARTITIONS],
+                mem_size: r[rdd::MEM_SIZE],
+                disk_size: r[rdd::DISK_SIZE],
             },
         };
         core(handle)?.on_stage_completed(&completion);

@@ -6,6 +6,7 @@
 //! `long`; the Java side guarantees no call uses a handle while it is being destroyed.
 
 mod exports;
+mod slots;
 
 use std::fmt;
 use std::sync::Once;

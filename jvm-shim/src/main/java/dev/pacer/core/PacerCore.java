@@ -17,11 +17,6 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * panics. Methods called after {@link #close()} do nothing.
  */
 public final class PacerCore implements AutoCloseable {
-    /** Length and order of the {@code metrics} array of {@link #onStageCompleted}. */
-    public static final int METRIC_COUNT = 9;
-    /** Length and order of the {@code rdds} array of {@link #onStageCompleted}. */
-    public static final int RDD_COUNT = 4;
-
     // Native calls hold the read lock; destroying the native core takes the write lock, so no
     // call can use a freed handle.
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
@@ -122,10 +117,8 @@ public final class PacerCore implements AutoCloseable {
     /**
      * @param submissionTimeMs negative when unknown
      * @param failureReason null when the attempt succeeded
-     * @param metrics executorRunTime ms, executorCpuTime ns, jvmGCTime ms, shuffle bytes read,
-     *     shuffle bytes written, input bytes read, output bytes written, disk bytes spilled,
-     *     peak execution memory (summed over the stage's tasks)
-     * @param rdds partitions, cached partitions, memory size, disk size (summed over the stage's RDDs)
+     * @param metrics task metrics summed over the stage's tasks, indexed by {@link StageMetricSlots}
+     * @param rdds sums over the stage's RDDs, indexed by {@link RddTotalSlots}
      */
     public void onStageCompleted(int stageId, int attemptId, String name, int numTasks, int[] parentIds,
             long submissionTimeMs, long completionTimeMs, String failureReason, long[] metrics, long[] rdds) {

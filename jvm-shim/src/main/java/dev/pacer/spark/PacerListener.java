@@ -20,6 +20,8 @@ import org.apache.spark.storage.RDDInfo;
 
 import dev.pacer.core.NativeLoader;
 import dev.pacer.core.PacerCore;
+import dev.pacer.core.RddTotalSlots;
+import dev.pacer.core.StageMetricSlots;
 
 import scala.Option;
 
@@ -180,33 +182,32 @@ public class PacerListener extends SparkListener {
         }
     }
 
-    /** In the order {@link PacerCore#onStageCompleted} documents. */
     private static long[] metrics(TaskMetrics m) {
+        long[] values = new long[StageMetricSlots.COUNT];
         if (m == null) {
-            return new long[PacerCore.METRIC_COUNT];
+            return values;
         }
-        return new long[] {
-            m.executorRunTime(),
-            m.executorCpuTime(),
-            m.jvmGCTime(),
-            m.shuffleReadMetrics().totalBytesRead(),
-            m.shuffleWriteMetrics().bytesWritten(),
-            m.inputMetrics().bytesRead(),
-            m.outputMetrics().bytesWritten(),
-            m.diskBytesSpilled(),
-            m.peakExecutionMemory(),
-        };
+        values[StageMetricSlots.EXECUTOR_RUN_TIME_MS] = m.executorRunTime();
+        values[StageMetricSlots.EXECUTOR_CPU_TIME_NS] = m.executorCpuTime();
+        values[StageMetricSlots.JVM_GC_TIME_MS] = m.jvmGCTime();
+        values[StageMetricSlots.SHUFFLE_READ_BYTES] = m.shuffleReadMetrics().totalBytesRead();
+        values[StageMetricSlots.SHUFFLE_WRITE_BYTES] = m.shuffleWriteMetrics().bytesWritten();
+        values[StageMetricSlots.INPUT_BYTES] = m.inputMetrics().bytesRead();
+        values[StageMetricSlots.OUTPUT_BYTES] = m.outputMetrics().bytesWritten();
+        values[StageMetricSlots.DISK_BYTES_SPILLED] = m.diskBytesSpilled();
+        values[StageMetricSlots.PEAK_EXECUTION_MEMORY] = m.peakExecutionMemory();
+        return values;
     }
 
     private static long[] rdds(StageInfo info) {
-        long[] totals = new long[PacerCore.RDD_COUNT];
+        long[] totals = new long[RddTotalSlots.COUNT];
         scala.collection.Iterator<RDDInfo> it = info.rddInfos().iterator();
         while (it.hasNext()) {
             RDDInfo rdd = it.next();
-            totals[0] += rdd.numPartitions();
-            totals[1] += rdd.numCachedPartitions();
-            totals[2] += rdd.memSize();
-            totals[3] += rdd.diskSize();
+            totals[RddTotalSlots.NUM_PARTITIONS] += rdd.numPartitions();
+            totals[RddTotalSlots.NUM_CACHED_PARTITIONS] += rdd.numCachedPartitions();
+            totals[RddTotalSlots.MEM_SIZE] += rdd.memSize();
+            totals[RddTotalSlots.DISK_SIZE] += rdd.diskSize();
         }
         return totals;
     }

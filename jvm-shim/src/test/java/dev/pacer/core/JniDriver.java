@@ -1,5 +1,7 @@
 package dev.pacer.core;
 
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,8 +44,14 @@ public final class JniDriver {
         core.onStageSubmitted(0, 0, "first", 2, new int[0], 21);
         core.onTaskStart("1", 22);
         core.onTaskEnd("1");
-        long[] metrics = {2000, 1000000000L, 100, 0, 0, 10, 0, 0, 0};
-        core.onStageCompleted(0, 0, "first", 2, new int[0], 21, 30, null, metrics, new long[] {2, 0, 0, 0});
+        long[] metrics = new long[StageMetricSlots.COUNT];
+        metrics[StageMetricSlots.EXECUTOR_RUN_TIME_MS] = 2000;
+        metrics[StageMetricSlots.EXECUTOR_CPU_TIME_NS] = 1000000000L;
+        metrics[StageMetricSlots.JVM_GC_TIME_MS] = 100;
+        metrics[StageMetricSlots.INPUT_BYTES] = 10;
+        long[] rdds = new long[RddTotalSlots.COUNT];
+        rdds[RddTotalSlots.NUM_PARTITIONS] = 2;
+        core.onStageCompleted(0, 0, "first", 2, new int[0], 21, 30, null, metrics, rdds);
         core.onJobEnd(0, 31);
         List<ExecutorAction> actions = core.nextActions(10000);
         core.onApplicationEnd(40);
@@ -57,7 +65,8 @@ public final class JniDriver {
     /** A malformed call: the metrics array has the wrong length. */
     public static String wrongMetricsLength(String endpoint) {
         try (PacerCore core = PacerCore.create(config(endpoint))) {
-            core.onStageCompleted(0, 0, "s", 1, new int[0], -1, 5, "failed", new long[3], new long[4]);
+            core.onStageCompleted(0, 0, "s", 1, new int[0], -1, 5, "failed", new long[3],
+                    new long[RddTotalSlots.COUNT]);
             return "no exception";
         } catch (PacerNativeException e) {
             return e.getMessage();
@@ -71,5 +80,39 @@ public final class JniDriver {
             out.append(record).append('\n');
         }
         return out.toString();
+    }
+
+    /**
+     * The {@code public static final int} slot constants of {@code className} in index order,
+     * comma-separated ({@code COUNT} is the length, not a slot), or what is wrong with them.
+     */
+    public static String javaSlots(String className) throws ReflectiveOperationException {
+        Class<?> slots = Class.forName(className);
+        int count = slots.getField("COUNT").getInt(null);
+        String[] names = new String[count];
+        for (Field field : slots.getDeclaredFields()) {
+            int modifiers = field.getModifiers();
+            if (!Modifier.isStatic(modifiers) || field.getType() != int.class || field.getName().equals("COUNT")) {
+                continue;
+            }
+            int index = field.getInt(null);
+            if (index < 0 || index >= count || names[index] != null) {
+                return field.getName() + "=" + index + " is out of range or taken (COUNT=" + count + ")";
+            }
+            names[index] = field.getName();
+        }
+        return String.join(",", names);
+    }
+
+    /** The native core's slot names of {@code className} in index order, comma-separated. */
+    public static String nativeSlots(String className) {
+        NativeLoader.load();
+        if (className.equals(StageMetricSlots.class.getName())) {
+            return String.join(",", StageMetricSlots.nativeNames());
+        }
+        if (className.equals(RddTotalSlots.class.getName())) {
+            return String.join(",", RddTotalSlots.nativeNames());
+        }
+        throw new IllegalArgumentException(className);
     }
 }
