@@ -6,7 +6,10 @@ PYTEST := .venv/spark-3.5/bin/python -m pytest
 # The recorded job-level traces (public, from dos-group/enel-experiments; not in the repository):
 # read by the replay tests and `make evaluate`. Relative paths are taken from the repository root.
 TRACES_DIR ?= ../shared/traces
-export TRACES_DIR
+# Sessions recorded between Pacer's listener and the original Ellis bridge (third-party code, so
+# not in the repository): read by the protocol tests.
+FIXTURES_DIR ?= ../shared/fixtures
+export TRACES_DIR FIXTURES_DIR
 
 .PHONY: test deps lint rust-test java-api-check dist bridge e2e bench bench-core bench-bridge evaluate demo fuzz clean
 
