@@ -8,7 +8,9 @@ import time
 
 import pytest
 
-from harness import BridgeStandIn, ForeignId, Late, Raw, free_port, pacer_conf, submit
+from pacer_testbed.ports import endpoint
+from pacer_testbed.spark import pacer_conf, submit
+from pacer_testbed.standin import BridgeStandIn, ForeignId, Late, Raw
 
 VERSION = "3.5"
 APP_ARGS = ["--jobs", 4, "--partitions", 4, "--records", 400]
@@ -46,7 +48,7 @@ def test_baseline_without_pacer(cluster_for, tmp_path):
 
 def test_bridge_never_started(cluster_for, tmp_path):
     cluster = cluster_for(VERSION)
-    run = run_app(cluster, tmp_path, conf_for(cluster, "tcp://127.0.0.1:%d" % free_port()), "bridge never started")
+    run = run_app(cluster, tmp_path, conf_for(cluster, endpoint()), "bridge never started")
     assert "did not answer APPLICATION_START within 1500 ms" in run.driver_log
 
 

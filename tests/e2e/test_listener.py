@@ -3,7 +3,9 @@ bridge stand-in that validates every message against PROTOCOL.md."""
 
 import pytest
 
-from harness import BridgeStandIn, free_port, pacer_conf, submit
+from pacer_testbed.ports import endpoint
+from pacer_testbed.spark import pacer_conf, submit
+from pacer_testbed.standin import BridgeStandIn
 
 VERSIONS = ["3.5", "4.0"]
 # Each version finds the library one way here and the other way in the no-bridge test.
@@ -84,7 +86,7 @@ def test_executors_follow_the_bridge(version, cluster_for, tmp_path):
 def test_app_finishes_without_a_bridge(version, cluster_for, tmp_path):
     cluster = cluster_for(version)
     library = "bundled" if LIBRARY[version] == "path" else "path"
-    conf = pacer_conf(cluster.install, "tcp://127.0.0.1:%d" % free_port(), library=library,
+    conf = pacer_conf(cluster.install, endpoint(), library=library,
                       **{"spark.customExtraListener.responseTimeoutMs": "2000"})
     run = submit(cluster.install, cluster.master_url, conf, ["--jobs", 3, "--records", 800], tmp_path / "driver.log")
     assert run.returncode == 0, run.describe()
