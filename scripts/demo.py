@@ -12,14 +12,14 @@ Usage: .venv/spark-3.5/bin/python scripts/demo.py [--quick] [--out DIR]
 import argparse
 import json
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from demo_report import load_run, write_html
 from pacer_testbed.bridge import BridgeProcess
-from pacer_testbed.repo import BRIDGE_BINARY, REPO
+from pacer_testbed.facts import BridgeHistory
+from pacer_testbed.repo import REPO
 from pacer_testbed.spark import SparkCluster, SparkInstall, event_log_conf, pacer_conf, submit
 
 APP_NAME = "Pacer demo with Params(io-bound, 6 jobs)"
@@ -30,12 +30,6 @@ WORKLOAD = ["--jobs", 6, "--partitions", 16, "--records", 4800, "--ms-per-record
 
 def say(message):
     print("[demo %s] %s" % (time.strftime("%H:%M:%S"), message), flush=True)
-
-
-def bridge_runs(db):
-    out = subprocess.run([str(BRIDGE_BINARY), "runs", "--db", str(db), "--format", "json"],
-                         check=True, capture_output=True, text=True)
-    return json.loads(out.stdout)
 
 
 def main():
@@ -67,6 +61,7 @@ def main():
         bridge = BridgeProcess(db, policy="pacer", log_path=out / "bridge.log")
         say("starting pacer-bridge serve --policy pacer on %s (history in %s)" % (bridge.endpoint, db))
         bridge.start()
+        history = BridgeHistory(db)
         plan = [("profiling", None)] * profiling_runs + [("adaptive", args.target_s)] * adaptive_runs
         for i, (kind, target_s) in enumerate(plan, start=1):
             conf = pacer_conf(install, bridge.endpoint, **{
@@ -87,13 +82,10 @@ def main():
             if result.returncode != 0 or not (result.result and result.result["ok"]):
                 raise SystemExit("run %d failed:\n%s" % (i, result.describe()))
             new = sorted(set(events.iterdir()) - before)
-            run = load_run(new[-1], i, kind, target_s, result.driver_log)
+            run = load_run(new[-1], i, kind, target_s, history)
             runs.append(run)
             say("run %d/%d done: %.1f s, %s, %.1f executor-minutes, executors %s" % (
                 i, len(plan), run["runtime_s"], run["verdict"], run["executor_minutes"], run["executors_seen"]))
-        recorded = {record["app_event_id"]: record for record in bridge_runs(db)}
-        for run in runs:
-            run["bridge_scale_outs"] = recorded.get(run["app_event_id"], {}).get("scale_outs", [])
     except KeyboardInterrupt:
         say("interrupted: stopping everything")
         return 130

@@ -25,8 +25,8 @@ def test_quick_demo(tmp_path):
     assert "Pacer met" in page and "<svg" in page
     runs = json.loads((out / "runs.json").read_text())
     assert [r["kind"] for r in runs] == ["profiling", "adaptive"]
-    # Pacer requested executor totals, and Spark carried them out (killed idle executors or
-    # started new ones after the start-up).
-    assert any(r["requests"] for r in runs), runs
+    # The bridge recommended executor totals (its history database), and Spark carried them out
+    # (its event log: killed idle executors or started new ones after the start-up).
+    assert any(r["bridge_scale_outs"] for r in runs), runs
     assert any(r["killed"] > 0 or r["added_after_start"] > 0 for r in runs), runs
     assert "[demo" in stdout and "run 2/2" in stdout
