@@ -2,7 +2,7 @@
 the server's resident memory and the history database as it grows (the store should grow,
 the memory should not).
 
-Usage: python3 bench/bridge_soak.py [--apps 20000] [--concurrent 50]
+Usage: .venv/spark-3.5/bin/python bench/bridge_soak.py [--apps 20000] [--concurrent 50]
 Needs target/release/pacer-bridge.
 """
 
