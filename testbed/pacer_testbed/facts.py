@@ -43,8 +43,8 @@ class EventLog:
     @classmethod
     def only_one_in(cls, directory):
         """The event log of the one application that wrote into `directory`."""
-        logs = sorted(p for p in Path(directory).iterdir() if p.is_file())
-        if len(logs) != 1:
+        logs = sorted(Path(directory).iterdir())
+        if len(logs) != 1 or not logs[0].is_file():
             raise AssertionError("expected one event log in %s, found %s" % (directory, [p.name for p in logs]))
         return cls(logs[0])
 

@@ -185,7 +185,13 @@ def pacer_conf(install, bridge_endpoint, library="bundled", **extra):
 
 
 def event_log_conf(directory):
-    """The keys that make Spark write its event log (JSON lines, one file per application) into
-    `directory`; pacer_testbed.facts.EventLog reads it."""
+    """The keys that make Spark write its event log into `directory` as one uncompressed file of
+    JSON lines per application (Spark 4.0 would otherwise roll it into zstd-compressed parts;
+    for 3.5 these are the defaults); pacer_testbed.facts.EventLog reads it."""
     Path(directory).mkdir(parents=True, exist_ok=True)
-    return {"spark.eventLog.enabled": "true", "spark.eventLog.dir": "file://%s" % Path(directory).resolve()}
+    return {
+        "spark.eventLog.enabled": "true",
+        "spark.eventLog.dir": "file://%s" % Path(directory).resolve(),
+        "spark.eventLog.rolling.enabled": "false",
+        "spark.eventLog.compress": "false",
+    }
