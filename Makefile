@@ -43,7 +43,7 @@ dist:
 bridge:
 	$(CARGO) build --release -p pacer-bridge
 
-e2e: dist bridge
+e2e: deps dist bridge
 	$(PYTEST) -q tests/e2e
 
 bench: deps bench-core bench-bridge
@@ -51,7 +51,7 @@ bench: deps bench-core bench-bridge
 bench-core:
 	scripts/bench-core
 
-bench-bridge: bridge
+bench-bridge: deps bridge
 	.venv/spark-3.5/bin/python bench/bridge_throughput.py
 
 # Replays the traces under every policy: the tables of docs/EVALUATION.md and its figure.

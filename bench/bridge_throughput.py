@@ -8,62 +8,40 @@ Needs target/release/pacer-bridge (cargo build --release -p pacer-bridge).
 
 import argparse
 import json
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-BRIDGE = REPO / "target" / "release" / "pacer-bridge"
+from pacer_testbed.bridge import BridgeProcess, require_binary
+from pacer_testbed.ports import endpoint as free_endpoint, wait_listening
+from pacer_testbed.processes import stop_process_group
+from pacer_testbed.repo import REPO
 
 
-def free_endpoint():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return "tcp://127.0.0.1:%d" % s.getsockname()[1]
+class ReferenceBridge:
+    """bench/reference_bridge.py in its own session, started and stopped like a BridgeProcess."""
 
+    def __init__(self):
+        self.endpoint = free_endpoint()
+        self.process = None
 
-def wait_listening(endpoint, timeout=10):
-    host, port = endpoint[len("tcp://"):].rsplit(":", 1)
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with socket.create_connection((host, int(port)), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit("nothing listens on %s" % endpoint)
+    def start(self):
+        self.process = subprocess.Popen([sys.executable, str(REPO / "bench" / "reference_bridge.py"), self.endpoint],
+                                        start_new_session=True)
+        wait_listening(self.endpoint, 10, self.process)
+        return self
+
+    def stop(self):
+        stop_process_group(self.process, grace=30)
 
 
 def load(endpoint, apps, seconds, think_ms=0):
     out = subprocess.run(
-        [str(BRIDGE), "bench", "--connect", endpoint, "--apps", str(apps), "--seconds", str(seconds),
+        [str(require_binary()), "bench", "--connect", endpoint, "--apps", str(apps), "--seconds", str(seconds),
          "--think-ms", str(think_ms), "--format", "json"],
         check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
-
-
-def serve_pacer(workdir):
-    endpoint = free_endpoint()
-    process = subprocess.Popen(
-        [str(BRIDGE), "serve", "--bind", endpoint, "--policy", "noop", "--db", str(workdir / "bench.db"),
-         "--log-level", "warn"])
-    wait_listening(endpoint)
-    return endpoint, process
-
-
-def serve_reference():
-    endpoint = free_endpoint()
-    process = subprocess.Popen([sys.executable, str(REPO / "bench" / "reference_bridge.py"), endpoint])
-    wait_listening(endpoint)
-    return endpoint, process
-
-
-def stop(process):
-    process.terminate()
-    process.wait(timeout=30)
 
 
 def main():
@@ -73,27 +51,28 @@ def main():
     parser.add_argument("--paced-think-ms", type=int, default=10,
                         help="also run 100 applications that pause this long between events")
     args = parser.parse_args()
-    if not BRIDGE.exists():
-        sys.exit("build it first: cargo build --release -p pacer-bridge")
+    require_binary()
     counts = [int(a) for a in args.apps.split(",")]
     results = {}
     paced = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, start in (("pacer-bridge (noop)", lambda: serve_pacer(Path(tmp))), ("python reference", serve_reference)):
+        servers = (("pacer-bridge (noop)", lambda: BridgeProcess(Path(tmp) / "bench.db", "noop", log_level="warn")),
+                   ("python reference", ReferenceBridge))
+        for name, server_for in servers:
             for apps in counts:
-                endpoint, process = start()
+                server = server_for().start()
                 try:
-                    results[(name, apps)] = load(endpoint, apps, args.seconds)
+                    results[(name, apps)] = load(server.endpoint, apps, args.seconds)
                 finally:
-                    stop(process)
+                    server.stop()
                 r = results[(name, apps)]
                 print("%-20s apps %5d: %9.0f msg/s  p50 %7.3f ms  p99 %7.3f ms  max %8.3f ms  errors %d" % (
                     name, apps, r["messages_per_s"], r["p50_ms"], r["p99_ms"], r["max_ms"], r["errors"]), flush=True)
-            endpoint, process = start()
+            server = server_for().start()
             try:
-                paced[name] = load(endpoint, 100, args.seconds, args.paced_think_ms)
+                paced[name] = load(server.endpoint, 100, args.seconds, args.paced_think_ms)
             finally:
-                stop(process)
+                server.stop()
     print()
     print("| apps | pacer-bridge msg/s | p50 ms | p99 ms | max ms | errors | reference msg/s | p50 ms | p99 ms | max ms | errors | throughput × |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")

@@ -11,11 +11,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
+from pacer_testbed.repo import EXAMPLES, REPO
+from pacer_testbed.spark import SparkCluster, SparkInstall, pacer_conf, submit
+from pacer_testbed.standin import BridgeStandIn
 
-from harness import REPO, BridgeStandIn, SparkCluster, SparkInstall, pacer_conf, submit  # noqa: E402
-
-APP = REPO / "examples" / "tiny_tasks_app.py"
+APP = EXAMPLES / "tiny_tasks_app.py"
 
 
 def main():

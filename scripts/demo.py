@@ -12,19 +12,16 @@ Usage: .venv/spark-3.5/bin/python scripts/demo.py [--quick] [--out DIR]
 import argparse
 import json
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "e2e"))
-sys.path.insert(0, str(REPO / "scripts"))
+from demo_report import load_run, write_html
+from pacer_testbed.bridge import BridgeProcess
+from pacer_testbed.facts import BridgeHistory
+from pacer_testbed.repo import REPO
+from pacer_testbed.spark import SparkCluster, SparkInstall, event_log_conf, pacer_conf, submit
 
-from harness import SparkCluster, SparkInstall, free_port, pacer_conf, submit  # noqa: E402
-from demo_report import load_run, write_html  # noqa: E402
-
-BRIDGE = REPO / "target" / "release" / "pacer-bridge"
 APP_NAME = "Pacer demo with Params(io-bound, 6 jobs)"
 MAX_EXECUTORS = 8
 # Six jobs of 16 uneven partitions; tasks sleep 2 ms per record: 9.6 s of task time per job.
@@ -33,12 +30,6 @@ WORKLOAD = ["--jobs", 6, "--partitions", 16, "--records", 4800, "--ms-per-record
 
 def say(message):
     print("[demo %s] %s" % (time.strftime("%H:%M:%S"), message), flush=True)
-
-
-def bridge_runs(db):
-    out = subprocess.run([str(BRIDGE), "runs", "--db", str(db), "--format", "json"],
-                         check=True, capture_output=True, text=True)
-    return json.loads(out.stdout)
 
 
 def main():
@@ -64,17 +55,16 @@ def main():
     try:
         say("starting a Spark standalone cluster on 127.0.0.1 (1 master, 1 worker with %d cores)" % MAX_EXECUTORS)
         cluster.start()
-        endpoint = "tcp://127.0.0.1:%d" % free_port()
         db = out / "history.db"
         if db.exists():
             db.unlink()
-        say("starting pacer-bridge serve --policy pacer on %s (history in %s)" % (endpoint, db))
-        bridge_log = open(out / "bridge.log", "wb")
-        bridge = subprocess.Popen([str(BRIDGE), "serve", "--bind", endpoint, "--db", str(db), "--policy", "pacer"],
-                                  stderr=bridge_log, start_new_session=True)
+        bridge = BridgeProcess(db, policy="pacer", log_path=out / "bridge.log")
+        say("starting pacer-bridge serve --policy pacer on %s (history in %s)" % (bridge.endpoint, db))
+        bridge.start()
+        history = BridgeHistory(db)
         plan = [("profiling", None)] * profiling_runs + [("adaptive", args.target_s)] * adaptive_runs
         for i, (kind, target_s) in enumerate(plan, start=1):
-            conf = pacer_conf(install, endpoint, **{
+            conf = pacer_conf(install, bridge.endpoint, **{
                 "spark.app.name": APP_NAME,
                 "spark.customExtraListener.isAdaptive": "true" if target_s else "false",
                 "spark.customExtraListener.targetRuntime": str(int((target_s or 0) * 1000)),
@@ -82,8 +72,7 @@ def main():
                 "spark.customExtraListener.maxExecutors": str(MAX_EXECUTORS),
                 "spark.customExtraListener.executorRequestTimeoutMs": "2000",
                 "spark.cores.max": str(MAX_EXECUTORS),
-                "spark.eventLog.enabled": "true",
-                "spark.eventLog.dir": "file://%s" % events,
+                **event_log_conf(events),
             })
             label = "profiling run (the bridge picks a scale-out to explore)" if kind == "profiling" else \
                 "adaptive run, target %.0f s" % target_s
@@ -93,23 +82,16 @@ def main():
             if result.returncode != 0 or not (result.result and result.result["ok"]):
                 raise SystemExit("run %d failed:\n%s" % (i, result.describe()))
             new = sorted(set(events.iterdir()) - before)
-            run = load_run(new[-1], i, kind, target_s, result.driver_log)
+            run = load_run(new[-1], i, kind, target_s, history)
             runs.append(run)
             say("run %d/%d done: %.1f s, %s, %.1f executor-minutes, executors %s" % (
                 i, len(plan), run["runtime_s"], run["verdict"], run["executor_minutes"], run["executors_seen"]))
-        recorded = {record["app_event_id"]: record for record in bridge_runs(db)}
-        for run in runs:
-            run["bridge_scale_outs"] = recorded.get(run["app_event_id"], {}).get("scale_outs", [])
     except KeyboardInterrupt:
         say("interrupted: stopping everything")
         return 130
     finally:
         if bridge is not None:
-            bridge.terminate()
-            try:
-                bridge.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                bridge.kill()
+            bridge.stop()
         cluster.stop()
     print()
     print("%-4s %-10s %9s %10s %-8s %17s %s" % ("run", "kind", "target s", "runtime s", "met", "executor-minutes",

@@ -1,38 +1,18 @@
-"""Reads a run's Spark event log and builds the demo's HTML report (inline SVG, no external
-files): executors over time with job boundaries and the target, and runtime against target."""
+"""A run's facts for the demo (from its Spark event log and the bridge's history) and the demo's
+HTML report (inline SVG, no external files): executors over time with job boundaries and the
+target, and runtime against target."""
 
 import html
-import json
-import re
 from pathlib import Path
 
-REQUEST = re.compile(r"requesting (\d+) executors? in total")
-REGISTERED = re.compile(r"registered with the bridge at \S+ as app_event_id (\S+)")
+from pacer_testbed.facts import EventLog
 
 
-def load_run(event_log, index, kind, target_s, driver_log):
-    """One run's facts from its event log (times relative to the application start, seconds)."""
-    start = end = None
-    changes = []  # (time, +1/-1)
-    jobs = {}
-    killed = 0
-    for line in Path(event_log).read_text().splitlines():
-        event = json.loads(line)
-        name = event.get("Event")
-        if name == "SparkListenerApplicationStart":
-            start = event["Timestamp"]
-        elif name == "SparkListenerApplicationEnd":
-            end = event["Timestamp"]
-        elif name == "SparkListenerExecutorAdded":
-            changes.append((event["Timestamp"], 1))
-        elif name == "SparkListenerExecutorRemoved":
-            changes.append((event["Timestamp"], -1))
-            if "killed" in event.get("Removed Reason", "").lower():
-                killed += 1
-        elif name == "SparkListenerJobStart":
-            jobs.setdefault(event["Job ID"], [None, None])[0] = event["Submission Time"]
-        elif name == "SparkListenerJobEnd":
-            jobs.setdefault(event["Job ID"], [None, None])[1] = event["Completion Time"]
+def load_run(event_log, index, kind, target_s, history):
+    """One run's facts from its event log and the bridge's history (a BridgeHistory); times
+    relative to the application start, seconds."""
+    log = EventLog(event_log)
+    start, end, changes, jobs = log.start_ms, log.end_ms, log.executor_changes, log.jobs
     if start is None:
         start = min(t for t, _ in changes) if changes else 0
     if end is None:
@@ -46,12 +26,11 @@ def load_run(event_log, index, kind, target_s, driver_log):
     timeline.append((runtime, count))
     executor_seconds = sum(c * (t2 - t1) for (t1, c), (t2, _) in zip(timeline, timeline[1:]))
     counts = [c for _, c in timeline]
-    requests = [int(n) for n in REQUEST.findall(driver_log)]
-    registered = REGISTERED.search(driver_log)
+    app_event_id = history.app_event_id(log.app_id) if log.app_id else None
     verdict = "profiling" if not target_s else ("met" if runtime <= target_s else "missed")
     return {
         "index": index,
-        "app_event_id": registered.group(1) if registered else None,
+        "app_event_id": app_event_id,
         "kind": kind,
         "target_s": target_s,
         "runtime_s": runtime,
@@ -60,9 +39,10 @@ def load_run(event_log, index, kind, target_s, driver_log):
         "executors_seen": "%d–%d" % (min(counts[1:] or [0]), max(counts)),
         "timeline": timeline,
         "jobs": sorted(((s - start) / 1000.0, (e - start) / 1000.0, j) for j, (s, e) in jobs.items() if s and e),
-        "requests": requests,
-        "killed": killed,
+        "killed": log.killed,
         "added_after_start": sum(1 for t, d in changes if d > 0 and (t - start) > 15_000),
+        # What `pacer-bridge runs` lists as this run's scale-outs.
+        "bridge_scale_outs": history.recommended_scale_outs(app_event_id) if app_event_id else [],
     }
 
 

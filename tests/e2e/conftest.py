@@ -1,11 +1,6 @@
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from harness import SparkCluster, SparkInstall  # noqa: E402
+from pacer_testbed.spark import SparkCluster, SparkInstall
 
 _clusters = {}
 

@@ -4,26 +4,25 @@ a profiling run, then an adaptive run, recorded in the bridge's SQLite history."
 import json
 import subprocess
 
-from harness import REPO, free_port, pacer_conf, submit
-
-BRIDGE = REPO / "target" / "release" / "pacer-bridge"
+from pacer_testbed.bridge import BridgeProcess
+from pacer_testbed.facts import EventLog
+from pacer_testbed.repo import BRIDGE_BINARY
+from pacer_testbed.spark import event_log_conf, pacer_conf, submit
 
 
 def test_listener_and_pacer_bridge(cluster_for, tmp_path):
     cluster = cluster_for("3.5")
-    endpoint = "tcp://127.0.0.1:%d" % free_port()
     db = tmp_path / "history.db"
-    log = open(tmp_path / "bridge.log", "wb")
-    bridge = subprocess.Popen([str(BRIDGE), "serve", "--bind", endpoint, "--db", str(db), "--policy", "pacer"],
-                              stderr=log)
+    bridge = BridgeProcess(db, policy="pacer", log_path=tmp_path / "bridge.log").start()
     try:
         app_args = ["--jobs", 4, "--partitions", 6, "--records", 1200]
-        profiling = pacer_conf(cluster.install, endpoint, **{
+        profiling = pacer_conf(cluster.install, bridge.endpoint, **{
             "spark.app.name": "Pacer e2e with Params(io)",
             "spark.customExtraListener.isAdaptive": "false",
             "spark.customExtraListener.maxExecutors": "4",
         })
-        first = submit(cluster.install, cluster.master_url, profiling, app_args, tmp_path / "profiling.log")
+        first = submit(cluster.install, cluster.master_url, dict(profiling, **event_log_conf(tmp_path / "events")),
+                       app_args, tmp_path / "profiling.log")
         assert first.returncode == 0 and first.result["ok"], first.describe()
 
         adaptive = dict(profiling)
@@ -32,12 +31,10 @@ def test_listener_and_pacer_bridge(cluster_for, tmp_path):
         second = submit(cluster.install, cluster.master_url, adaptive, app_args, tmp_path / "adaptive.log")
         assert second.returncode == 0 and second.result["ok"], second.describe()
     finally:
-        bridge.terminate()
-        bridge.wait(timeout=30)
-        log.close()
+        bridge.stop()
     assert bridge.returncode == 0, (tmp_path / "bridge.log").read_text()
 
-    runs = json.loads(subprocess.run([str(BRIDGE), "runs", "--db", str(db), "--format", "json"],
+    runs = json.loads(subprocess.run([str(BRIDGE_BINARY), "runs", "--db", str(db), "--format", "json"],
                                      check=True, capture_output=True, text=True).stdout)
     assert [r["app_name"] for r in runs] == ["Pacer e2e with Params(io)"] * 2, runs
     assert [r["adaptive"] for r in runs] == [False, True]
@@ -46,9 +43,11 @@ def test_listener_and_pacer_bridge(cluster_for, tmp_path):
     # midpoint (its first job ran while executors were still starting: Ellis would not count it).
     assert runs[0]["scale_outs"][0] == 1, runs
     assert runs[1]["scale_outs"][0] == (1 + 4) // 2, runs
-    assert "requesting 1 executor in total" in first.driver_log, first.describe()
+    # The listener carried out the 1: Spark's event log ends the profiling run with 1 executor.
+    events = EventLog.only_one_in(tmp_path / "events")
+    assert events.executors_at_end() == 1, (events.executor_counts(), first.describe())
 
-    trace = subprocess.run([str(BRIDGE), "export", "--db", str(db), "--app", "Pacer e2e with Params(io)"],
+    trace = subprocess.run([str(BRIDGE_BINARY), "export", "--db", str(db), "--app", "Pacer e2e with Params(io)"],
                            check=True, capture_output=True, text=True).stdout.splitlines()
     assert trace[0].startswith("ID|APP_ID|")
     assert len(trace) == 1 + 2 * 4, trace

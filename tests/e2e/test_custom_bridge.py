@@ -6,13 +6,15 @@ import sys
 
 import zmq
 
-from harness import REPO, free_port
+from pacer_testbed.ports import endpoint as free_endpoint
+from pacer_testbed.processes import stop_process_group
+from pacer_testbed.repo import EXAMPLES
 
 
 def test_custom_bridge_example():
-    endpoint = "tcp://127.0.0.1:%d" % free_port()
-    bridge = subprocess.Popen([sys.executable, str(REPO / "examples" / "custom_bridge.py"), endpoint],
-                              stdout=subprocess.PIPE)
+    endpoint = free_endpoint()
+    bridge = subprocess.Popen([sys.executable, str(EXAMPLES / "custom_bridge.py"), endpoint],
+                              stdout=subprocess.PIPE, start_new_session=True)
     context = zmq.Context()
     socket = context.socket(zmq.REQ)
     socket.setsockopt(zmq.LINGER, 0)
@@ -46,5 +48,4 @@ def test_custom_bridge_example():
     finally:
         socket.close()
         context.term()
-        bridge.terminate()
-        bridge.wait(timeout=10)
+        stop_process_group(bridge)

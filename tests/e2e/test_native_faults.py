@@ -6,7 +6,8 @@ import zipfile
 
 import pytest
 
-from harness import BridgeStandIn, pacer_conf, submit
+from pacer_testbed.spark import pacer_conf, submit
+from pacer_testbed.standin import BridgeStandIn
 
 VERSION = "3.5"
 APP_ARGS = ["--jobs", 3, "--partitions", 4, "--records", 400]

@@ -1,41 +1,20 @@
-"""Real components for the end-to-end tests: a Spark standalone cluster started from a pyspark
-install, a ZeroMQ bridge stand-in that validates every message, and spark-submit."""
+"""Spark from a pyspark install: a standalone master and worker on 127.0.0.1, spark-submit of
+an example application in client mode, and Pacer's configuration keys."""
 
 import glob
 import json
 import os
-import signal
-import socket
 import subprocess
-import threading
 import time
 import urllib.request
 from pathlib import Path
 
-import zmq
+from pacer_testbed.ports import free_port
+from pacer_testbed.processes import stop_process_group
+from pacer_testbed.repo import DIST, EXAMPLES, REPO
 
-from protocol_schema import validate
-
-REPO = Path(__file__).resolve().parents[2]
-DIST = REPO / "dist"
-EXAMPLE_APP = REPO / "examples" / "io_bound_app.py"
-
+EXAMPLE_APP = EXAMPLES / "io_bound_app.py"
 JARS = {"3.5": "pacer-spark-3.5_2.12.jar", "4.0": "pacer-spark-4.0_2.13.jar"}
-
-_next_port = [21_000 + (os.getpid() % 400) * 20]
-
-
-def free_port():
-    """A free loopback port below the kernel's ephemeral range (no clash with port-0 binds)."""
-    while True:
-        port = _next_port[0]
-        _next_port[0] += 1
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
 
 
 class SparkInstall:
@@ -63,19 +42,6 @@ class SparkInstall:
         env.pop("SPARK_CONF_DIR", None)
         env.update({k: str(v) for k, v in extra.items()})
         return env
-
-
-def _stop_process_group(process, grace=10):
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=grace)
-    except ProcessLookupError:
-        pass
 
 
 class SparkCluster:
@@ -142,111 +108,8 @@ class SparkCluster:
 
     def stop(self):
         for process in reversed(self.processes):
-            _stop_process_group(process)
+            stop_process_group(process)
         self.processes = []
-
-
-class Raw:
-    """A scripted answer sent as these exact bytes."""
-
-    def __init__(self, data):
-        self.data = data
-
-
-class Late:
-    """A scripted answer sent after `seconds` (the listener may have given up by then)."""
-
-    def __init__(self, seconds, answer=None):
-        self.seconds = seconds
-        self.answer = answer
-
-
-class ForeignId:
-    """A scripted answer carrying another application's app_event_id."""
-
-    def __init__(self, scale_out):
-        self.scale_out = scale_out
-
-
-class BridgeStandIn:
-    """A REP server answering like an existing bridge; it validates every field of every
-    message against PROTOCOL.md. `script(message)` returns the recommended scale-out, None to
-    echo the message's num_executors, or a Raw, Late or ForeignId answer."""
-
-    def __init__(self, script=None, port=None):
-        self.script = script or (lambda message: None)
-        self.port = port or free_port()
-        self.endpoint = "tcp://127.0.0.1:%d" % self.port
-        self.messages = []
-        self.errors = []
-        self._stop = threading.Event()
-        self._thread = None
-        self._context = zmq.Context()
-
-    def start(self):
-        socket_ = self._context.socket(zmq.REP)
-        socket_.setsockopt(zmq.LINGER, 0)
-        socket_.bind(self.endpoint)
-        self._thread = threading.Thread(target=self._serve, args=(socket_,), daemon=True)
-        self._thread.start()
-        return self
-
-    def _serve(self, socket_):
-        app_ids = 0
-        try:
-            while not self._stop.is_set():
-                if not socket_.poll(100):
-                    continue
-                raw = socket_.recv()
-                try:
-                    message = json.loads(raw.decode("utf-8"))
-                except ValueError as e:
-                    self.errors.append("not JSON: %s" % e)
-                    socket_.send_json({"app_event_id": "", "recommended_scale_out": 0})
-                    continue
-                problems = validate(message)
-                self.errors.extend(problems)
-                self.messages.append(message)
-                payload = message.get("payload", {})
-                if message.get("event_type") == "APPLICATION_START":
-                    app_ids += 1
-                    app_event_id = "standin-%d" % app_ids
-                    current = 0
-                else:
-                    app_event_id = payload.get("app_event_id", "")
-                    current = payload.get("num_executors", 0)
-                answer = self.script(message)
-                if isinstance(answer, Late):
-                    time.sleep(answer.seconds)
-                    answer = answer.answer
-                if isinstance(answer, Raw):
-                    socket_.send(answer.data)
-                    continue
-                if isinstance(answer, ForeignId):
-                    app_event_id, answer = "not-" + app_event_id, answer.scale_out
-                socket_.send_json({
-                    "app_event_id": app_event_id,
-                    "recommended_scale_out": current if answer is None else answer,
-                })
-        finally:
-            socket_.close(0)
-
-    def stop(self):
-        self._stop.set()
-        if self._thread:
-            self._thread.join(30)
-        self._context.term()
-
-    def of_type(self, event_type):
-        return [m["payload"] for m in self.messages if m.get("event_type") == event_type]
-
-    def wait_for(self, event_type, timeout=120):
-        """Blocks until a message of this type has arrived."""
-        deadline = time.time() + timeout
-        while not self.of_type(event_type):
-            if time.time() > deadline:
-                raise AssertionError("no %s reached the bridge" % event_type)
-            time.sleep(0.1)
 
 
 class SubmitResult:
@@ -288,11 +151,11 @@ def submit(install, master_url, conf, app_args, log_path, jar=True, timeout=600,
         try:
             stdout, _ = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _stop_process_group(process)
+            stop_process_group(process)
             stdout, _ = process.communicate()
         except BaseException:
             # Ctrl-C or SIGTERM: the driver runs in its own session, so stop it explicitly.
-            _stop_process_group(process)
+            stop_process_group(process)
             raise
     wall = time.time() - started
     return SubmitResult(process.returncode, stdout.decode("utf-8", "replace"),
@@ -319,3 +182,16 @@ def pacer_conf(install, bridge_endpoint, library="bundled", **extra):
         conf["spark.driver.extraLibraryPath"] = str(DIST)
     conf.update(extra)
     return conf
+
+
+def event_log_conf(directory):
+    """The keys that make Spark write its event log into `directory` as one uncompressed file of
+    JSON lines per application (Spark 4.0 would otherwise roll it into zstd-compressed parts;
+    for 3.5 these are the defaults); pacer_testbed.facts.EventLog reads it."""
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    return {
+        "spark.eventLog.enabled": "true",
+        "spark.eventLog.dir": "file://%s" % Path(directory).resolve(),
+        "spark.eventLog.rolling.enabled": "false",
+        "spark.eventLog.compress": "false",
+    }
