@@ -1,8 +1,12 @@
-"""Every field of every message, as ../shared/PROTOCOL.md lists it, and a validator.
+"""Every field of every message, as docs/PROTOCOL.md lists it, and a validator.
 
 A type is one of: str, int, float, bool, [str], [int], or a nested dict (an object with exactly
 those fields). "stages" is special: an object keyed by stage id (a decimal string) -> STAGE.
 """
+
+import json
+
+from .repo import REPO
 
 RESOURCE_SPECS = {"cores": int, "memory": str, "memory_overhead": str}
 
@@ -114,8 +118,16 @@ def _check(value, expected, path, errors):
         errors.append("%s: expected %s, got %r" % (path, expected.__name__, value))
 
 
+def samples():
+    """The sample events of protocol/samples/ (the repository's one set of example messages),
+    as {file name: message}; the reply sample is not an event."""
+    folder = REPO / "protocol" / "samples"
+    return {path.name: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))
+            if path.name != "reply.json"}
+
+
 def validate(message):
-    """Returns the list of ways `message` departs from PROTOCOL.md (empty when valid)."""
+    """Returns the list of ways `message` departs from docs/PROTOCOL.md (empty when valid)."""
     errors = []
     if not isinstance(message, dict) or set(message) != {"event_type", "payload"}:
         return ["envelope must be exactly {event_type, payload}, got %r" % (message,)]
