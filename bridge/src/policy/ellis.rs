@@ -2,15 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use super::{
-    fallback, profiling_decision, Decision, JobEnded, Keep, Policy, RunPlan, RunSpec, SlowerRun,
-};
+use super::{start_without_models, Decision, JobEnded, Policy, RunPlan, RunSpec, SlowerRun};
 use crate::history::{RunRecord, ScaleOutRange};
 use crate::model::ellis_predictions;
 use crate::stats::durations_by_job;
 
-/// Earlier runs at one fixed scale-out needed before the runtime models are used.
-const MIN_MODEL_RUNS: usize = 3;
 const SLACK_UP: f64 = 1.05;
 const SLACK_DOWN: f64 = 0.85;
 const PLAN_MARGIN: f64 = 0.9;
@@ -39,17 +35,14 @@ impl Policy for Ellis {
     }
 
     fn start_run(&self, run: &RunSpec, history: &[RunRecord]) -> Box<dyn RunPlan> {
-        let range = run.range;
-        if !run.is_adaptive {
-            return Box::new(Keep(profiling_decision(range, history)));
-        }
         // Ellis's definition of a non-adaptive run: all its jobs ran at one scale-out.
         let fixed: Vec<&RunRecord> = history.iter().filter(|r| r.is_fixed_scale_out()).collect();
-        if fixed.len() < MIN_MODEL_RUNS {
-            let decision = fallback(run, &fixed, SlowerRun::JobTimeBelowTarget);
-            return Box::new(Keep(decision));
+        if let Some(plan) =
+            start_without_models(run, history, &fixed, SlowerRun::JobTimeBelowTarget)
+        {
+            return plan;
         }
-        let predictions = predict_jobs(history, range);
+        let predictions = predict_jobs(history, run.range);
         let initial = initial_from_models(run, &predictions);
         Box::new(EllisPlan {
             spec: run.clone(),

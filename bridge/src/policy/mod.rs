@@ -19,6 +19,9 @@ pub use pacing::Pacer;
 
 use crate::history::{JobRecord, RunRecord, ScaleOutRange};
 
+/// Earlier runs a model policy needs before it plans with models (as in Ellis).
+const MIN_MODEL_RUNS: usize = 3;
+
 /// What a policy knows about a run when it starts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSpec {
@@ -71,6 +74,24 @@ impl RunPlan for Keep {
     fn after_job(&mut self, _ended: &JobEnded<'_>) -> Option<Decision> {
         None
     }
+}
+
+/// How both model policies start a run they cannot plan with models: a profiling run explores;
+/// an adaptive run with fewer than [`MIN_MODEL_RUNS`] usable earlier runs (`usable`, by the
+/// policy's own definition) takes the fallback judged by `rule`. None: plan with models.
+fn start_without_models(
+    run: &RunSpec,
+    history: &[RunRecord],
+    usable: &[&RunRecord],
+    rule: SlowerRun,
+) -> Option<Box<dyn RunPlan>> {
+    if !run.is_adaptive {
+        return Some(Box::new(Keep(profiling_decision(run.range, history))));
+    }
+    if usable.len() < MIN_MODEL_RUNS {
+        return Some(Box::new(Keep(fallback(run, usable, rule))));
+    }
+    None
 }
 
 pub trait Policy: Send + Sync {

@@ -20,14 +20,12 @@
 use std::collections::BTreeMap;
 
 use super::{
-    fallback, profiling_decision, Decision, JobEnded, Keep, Policy, RunPlan, RunSpec, SlowerRun,
+    start_without_models, Decision, JobEnded, Policy, RunPlan, RunSpec, SlowerRun, MIN_MODEL_RUNS,
 };
 use crate::history::{RunRecord, ScaleOutRange};
 use crate::model::ellis_predictions;
 use crate::stats::{durations_by_job, median_per_scale_out, quantile};
 
-/// Earlier runs needed before predictions are used (as in Ellis).
-const MIN_MODEL_RUNS: usize = 3;
 /// The target is planned to be met at the first of these percentiles of the model's errors
 /// that some scale-out can reach.
 const CONFIDENCES: [f64; 3] = [0.9, 0.75, 0.5];
@@ -75,16 +73,13 @@ impl Policy for Pacer {
     }
 
     fn start_run(&self, run: &RunSpec, history: &[RunRecord]) -> Box<dyn RunPlan> {
-        let range = run.range;
-        if !run.is_adaptive {
-            return Box::new(Keep(profiling_decision(range, history)));
-        }
         let usable: Vec<&RunRecord> = history.iter().filter(|r| !r.jobs.is_empty()).collect();
-        if usable.len() < MIN_MODEL_RUNS {
-            let decision = fallback(run, &usable, SlowerRun::RuntimeWithinTarget);
-            return Box::new(Keep(decision));
+        if let Some(plan) =
+            start_without_models(run, history, &usable, SlowerRun::RuntimeWithinTarget)
+        {
+            return plan;
         }
-        let model = Model::fit(&usable, range);
+        let model = Model::fit(&usable, run.range);
         let initial = plan_start(run, &model);
         Box::new(PacerPlan {
             spec: run.clone(),
