@@ -7,12 +7,16 @@
 //! - [`error`]: [`ProtocolError`], the one error type of reading and writing messages.
 //! - [`mod@ratio`]: the division rule every ratio on the wire follows.
 //! - [`samples`]: one sample message of each kind (`protocol/samples/*.json`), embedded.
+//! - `transport` (feature `transport`): the REQ socket with lazy-pirate recovery that every
+//!   Pacer client uses.
 
 pub mod codec;
 pub mod error;
 pub mod messages;
 pub mod ratio;
 pub mod samples;
+#[cfg(feature = "transport")]
+pub mod transport;
 
 pub use codec::{read_event, Codec};
 pub use error::ProtocolError;

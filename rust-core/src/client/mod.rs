@@ -6,7 +6,6 @@
 //! started while the bridge was down is registered when it comes up; events after it wait in
 //! the bounded queue meanwhile.
 
-mod connection;
 mod queue;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,7 +17,7 @@ use parking_lot::Mutex;
 
 use pacer_protocol::{Codec, Event, EventType, ProtocolError, Reply};
 
-use connection::{Connection, Exchange};
+use pacer_protocol::transport::{Connection, Exchange};
 pub use queue::{OutboundQueue, Popped, Pushed};
 
 /// Pause before retrying APPLICATION_START after a failure that returned at once.

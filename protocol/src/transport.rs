@@ -1,5 +1,7 @@
-//! A REQ socket to the bridge with lazy-pirate recovery: when a reply is lost, the socket is
-//! closed and a fresh one connected, since a REQ socket waiting for a lost reply is stuck.
+//! The client side of the request-reply transport (feature `transport`): a ZeroMQ REQ socket
+//! with lazy-pirate recovery. When a reply is lost, the socket is closed and a fresh one
+//! connected, since a REQ socket waiting for a lost reply is stuck. The listener's bridge client
+//! and the external-executor clients (driver → dispatcher, dispatcher → worker) all use it.
 
 use std::time::{Duration, Instant};
 
@@ -23,8 +25,13 @@ pub struct Connection {
 
 impl Connection {
     pub fn new(address: &str) -> Connection {
+        Connection::with_context(zmq::Context::new(), address)
+    }
+
+    /// A connection on a shared context (one process talking to many peers).
+    pub fn with_context(context: zmq::Context, address: &str) -> Connection {
         Connection {
-            context: zmq::Context::new(),
+            context,
             address: address.to_string(),
             socket: None,
         }
@@ -39,6 +46,10 @@ impl Connection {
             self.socket = Some(socket);
         }
         Ok(self.socket.as_ref().expect("socket was just created"))
+    }
+
+    pub fn address(&self) -> &str {
+        &self.address
     }
 
     /// Closes the socket; the next exchange connects a fresh one.
@@ -72,7 +83,7 @@ impl Connection {
             Ok(s) => s,
             Err(e) => return Exchange::Failed(format!("cannot connect to {}: {e}", self.address)),
         };
-        // Without a peer the message waits in the connection's pipe until the bridge appears,
+        // Without a peer the message waits in the connection's pipe until the peer appears,
         // so a send only fails when that pipe is full.
         loop {
             match socket.send(request, zmq::DONTWAIT) {
