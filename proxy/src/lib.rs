@@ -14,12 +14,17 @@
 //!
 //! Without the `daemon` feature the library is what the driver's core links.
 
+pub mod client;
 pub mod conf;
 #[cfg(feature = "daemon")]
 pub mod daemon;
+#[cfg(feature = "daemon")]
+pub mod dispatcher;
 pub mod registry;
 #[cfg(feature = "daemon")]
 pub mod selector;
+#[cfg(feature = "daemon")]
+pub mod status;
 pub mod wire;
 #[cfg(feature = "daemon")]
 pub mod worker;

@@ -85,6 +85,7 @@ pub enum WorkerRequest {
 /// Start one executor. The worker validates every field and takes nothing else from the
 /// message: the class, the Spark home, the host and the command line are its own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Launch {
     pub app_id: String,
     pub driver_url: String,

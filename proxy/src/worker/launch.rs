@@ -298,7 +298,8 @@ mod tests {
 
     #[test]
     fn every_field_is_checked_and_named() {
-        let cases: Vec<(fn(&mut Launch), &str)> = vec![
+        type Change = fn(&mut Launch);
+        let cases: Vec<(Change, &str)> = vec![
             (|l| l.app_id = "app; rm -rf /".into(), "app_id:"),
             (|l| l.app_id = "-rf".into(), "app_id:"),
             (|l| l.executor_id = "ext-1".into(), "executor_id:"),
