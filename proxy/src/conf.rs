@@ -379,31 +379,12 @@ impl Properties {
     pub fn memory_mb(&self, key: &str) -> Result<Option<u64>, ConfError> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => parse_memory_mb(v)
+            Some(v) => pacer_protocol::memory_mib(v)
+                .filter(|&mb| mb > 0)
                 .map(Some)
                 .ok_or_else(|| self.error(key, "a memory size such as 512m or 4g")),
         }
     }
-}
-
-/// Spark's memory sizes: a number with an optional unit k, m, g, t (binary; no unit = MiB),
-/// in MiB (rounded down; at least 1 for a positive size). None for anything else.
-pub fn parse_memory_mb(value: &str) -> Option<u64> {
-    let value = value.trim().to_ascii_lowercase();
-    let value = value.strip_suffix('b').unwrap_or(&value);
-    let (digits, unit) = match value.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => value.split_at(i),
-        None => (value, "m"),
-    };
-    let n: u64 = digits.parse().ok()?;
-    let mb = match unit {
-        "k" => n / 1024,
-        "m" => n,
-        "g" => n.checked_mul(1024)?,
-        "t" => n.checked_mul(1024 * 1024)?,
-        _ => return None,
-    };
-    (n > 0).then_some(mb.max(1))
 }
 
 /// A host name or an IPv4/IPv6 address: letters, digits, `.`, `-`, `_`, `:` (IPv6), and
@@ -496,18 +477,6 @@ mod tests {
         assert_eq!("pack".parse(), Ok(SelectorKind::Pack));
         assert_eq!("INTERNAL".parse(), Ok(Destination::Internal));
         assert!("everywhere".parse::<Destination>().is_err());
-    }
-
-    #[test]
-    fn memory_sizes_in_sparks_form() {
-        assert_eq!(parse_memory_mb("512m"), Some(512));
-        assert_eq!(parse_memory_mb("4g"), Some(4096));
-        assert_eq!(parse_memory_mb("2048"), Some(2048));
-        assert_eq!(parse_memory_mb("1536k"), Some(1));
-        assert_eq!(parse_memory_mb("1gb"), Some(1024));
-        for bad in ["", "0", "g", "1.5g", "-1g", "4x", "1g; rm -rf /"] {
-            assert_eq!(parse_memory_mb(bad), None, "{bad}");
-        }
     }
 
     #[test]
