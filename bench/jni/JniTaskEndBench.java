@@ -25,7 +25,7 @@ public final class JniTaskEndBench {
         try (PacerCore core = PacerCore.create(conf)) {
             core.onApplicationStart("app-bench", "bench", 0);
             for (String id : executors) {
-                core.onExecutorAdded(id, "127.0.0.1", 0);
+                core.onExecutorAdded(id, "127.0.0.1", 0, false);
             }
             core.onJobStart(0, 1, new int[0]);
             for (int i = 0; i < 2_000_000; i++) {

@@ -75,7 +75,7 @@ fn core_for(bridge: &Bridge) -> Core {
     let core = Core::new(Config::from_pairs(pairs).unwrap()).unwrap();
     core.on_application_start("app-bench", "bench", 0);
     for id in 1..=8 {
-        core.on_executor_added(&id.to_string(), "127.0.0.1", 0);
+        core.on_executor_added(&id.to_string(), "127.0.0.1", 0, false);
     }
     core.on_job_start(0, 1, &[]);
     core

@@ -59,7 +59,7 @@ fn main() {
     core.on_application_start("app-soak", "Soak", 0);
     let executors: Vec<String> = (0..EXECUTORS).map(|e| e.to_string()).collect();
     for e in &executors {
-        core.on_executor_added(e, "127.0.0.1", 0);
+        core.on_executor_added(e, "127.0.0.1", 0, false);
     }
     let started = Instant::now();
     println!(

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use pacer_protocol::{memory_mib, Codec, EnvironmentSpecs, ResourceSpecs};
 
+use crate::pool::settings::{self as pool_settings, PoolSettings};
+
 pub const PREFIX: &str = "spark.customExtraListener.";
 
 /// Facts about the running JVM that the host may supply under this prefix
@@ -69,6 +71,8 @@ pub struct Config {
     pub dynamic_allocation: bool,
     /// `spark.executor.instances`, when set: the scale-out Spark starts with.
     pub initial_executors: Option<u32>,
+    /// Where executors come from: the cluster manager, the external pool, or both.
+    pub pool: PoolSettings,
     /// Keys under the prefix that Pacer does not know (reported once at start).
     pub unknown_keys: Vec<String>,
     /// Test only (`testing.panicOnJobStart`): the core panics in every job start, to exercise
@@ -218,6 +222,8 @@ impl Settings {
                 .map_err(|_| invalid(&log_key, "one of off, error, warn, info, debug, trace", v))?,
         };
 
+        let environment = self.environment_specs();
+        let pool = PoolSettings::read(&self.values, env, &environment.spark_version)?;
         Ok(Config {
             enabled,
             bridge_address,
@@ -229,7 +235,7 @@ impl Settings {
             datasize_mb: self.parse_or(&own("datasizeMb"), "an integer number of MB", 0)?,
             driver: self.resource_specs("driver")?,
             executor: self.resource_specs("executor")?,
-            environment: self.environment_specs(),
+            environment,
             response_timeout,
             executor_request_timeout,
             codec,
@@ -239,6 +245,7 @@ impl Settings {
             dynamic_allocation: self.bool_or("spark.dynamicAllocation.enabled", false)?,
             initial_executors: self
                 .parse_optional("spark.executor.instances", "a non-negative integer")?,
+            pool,
             unknown_keys: self.unknown_keys(),
             testing_panic_on_job_start: self.bool_or(&own("testing.panicOnJobStart"), false)?,
         })
@@ -293,7 +300,11 @@ impl Settings {
             .values
             .keys()
             .filter_map(|k| k.strip_prefix(PREFIX).map(|rest| (k, rest)))
-            .filter(|(_, rest)| !KNOWN_KEYS.contains(rest))
+            .filter(|(_, rest)| {
+                !KNOWN_KEYS.contains(rest)
+                    && !pool_settings::DRIVER_KEYS.contains(rest)
+                    && !pool_settings::OWN_KEYS.contains(rest)
+            })
             .map(|(k, _)| k.clone())
             .collect();
         unknown.sort();

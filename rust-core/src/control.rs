@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::aggregation::Executors;
+use crate::aggregation::{Executors, Pool};
 
 /// How often a scale-down that waits for executors to become idle is looked at again.
 const IDLE_RECHECK: Duration = Duration::from_secs(1);
@@ -36,6 +36,32 @@ pub struct Decision {
     pub requested: Option<u32>,
 }
 
+/// Which pool a target's executors come from (`reschedule.dst.executor`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// All from the cluster manager (Pacer without the external pool).
+    Internal,
+    /// All from the external pool.
+    External,
+    /// The cluster manager up to its capacity, the external pool beyond it.
+    Burst { internal_capacity: u32 },
+}
+
+impl Placement {
+    /// (internal, external) executors of a target. Lowering the target lowers the external
+    /// part first: scale-down releases external executors first.
+    pub fn split(self, target: u32) -> (u32, u32) {
+        match self {
+            Placement::Internal => (target, 0),
+            Placement::External => (0, target),
+            Placement::Burst { internal_capacity } => {
+                let internal = target.min(internal_capacity);
+                (internal, target - internal)
+            }
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Controller {
     min: u32,
@@ -44,20 +70,35 @@ pub struct Controller {
     /// False when Spark's dynamic allocation owns executor removal: scale-down then only
     /// lowers the total and Spark releases idle executors by its idle timeout.
     kills_enabled: bool,
+    placement: Placement,
     target: Option<u32>,
     requested_total: Option<u32>,
+    /// The external part of the last target applied: what the external pool works towards.
+    external_target: Option<u32>,
     last_request_at: Option<Instant>,
 }
 
 impl Controller {
     pub fn new(min: u32, max: u32, request_window: Duration, kills_enabled: bool) -> Controller {
+        Controller::with_placement(min, max, request_window, kills_enabled, Placement::Internal)
+    }
+
+    pub fn with_placement(
+        min: u32,
+        max: u32,
+        request_window: Duration,
+        kills_enabled: bool,
+        placement: Placement,
+    ) -> Controller {
         Controller {
             min,
             max,
             request_window,
             kills_enabled,
+            placement,
             target: None,
             requested_total: None,
+            external_target: None,
             last_request_at: None,
         }
     }
@@ -72,8 +113,25 @@ impl Controller {
         Recommendation::Target(clamped)
     }
 
+    /// Sets a target without a recommendation (the external pool's start-up scale-out, when
+    /// no recommendation has come yet).
+    pub fn set_initial_target(&mut self, target: u32) {
+        if self.target.is_none() {
+            self.target = Some(target.clamp(self.min, self.max));
+        }
+    }
+
     pub fn target(&self) -> Option<u32> {
         self.target
+    }
+
+    pub fn placement(&self) -> Placement {
+        self.placement
+    }
+
+    /// External executors wanted now (0 until a target was applied).
+    pub fn external_target(&self) -> u32 {
+        self.external_target.unwrap_or(0)
     }
 
     /// What to do now. Kills are marked on `executors` so they are not chosen twice.
@@ -81,10 +139,13 @@ impl Controller {
         let Some(target) = self.target else {
             return Decision::default();
         };
-        let live = executors.live_count();
-        let current_total = self.requested_total.unwrap_or(live);
+        let (internal, external) = self.placement.split(target);
+        let live_internal = executors.live_count_in(Pool::Internal);
+        let live_external = executors.live_count_in(Pool::External);
+        let current_internal = self.requested_total.unwrap_or(live_internal);
+        let current_external = self.external_target.unwrap_or(live_external);
 
-        if target != current_total {
+        if internal != current_internal || external != current_external {
             if let Some(window_end) = self.last_request_at.map(|t| t + self.request_window) {
                 if now < window_end {
                     return Decision {
@@ -94,11 +155,31 @@ impl Controller {
                 }
             }
             let mut actions = Vec::new();
-            let killed = self.kill_idle(live, target, now_ms, executors, &mut actions);
-            actions.push(Action::RequestTotal(target));
-            self.requested_total = Some(target);
+            let killed_internal = self.kill_idle(
+                Pool::Internal,
+                live_internal,
+                internal,
+                now_ms,
+                executors,
+                &mut actions,
+            );
+            let killed_external = self.kill_idle(
+                Pool::External,
+                live_external,
+                external,
+                now_ms,
+                executors,
+                &mut actions,
+            );
+            if internal != current_internal || killed_internal + killed_external > 0 {
+                actions.push(Action::RequestTotal(internal));
+            }
+            self.requested_total = Some(internal);
+            self.external_target = Some(external);
             self.last_request_at = Some(now);
-            let waiting_for_idle = self.kills_enabled && live - killed > target;
+            let waiting_for_idle = self.kills_enabled
+                && (live_internal - killed_internal > internal
+                    || live_external - killed_external > external);
             return Decision {
                 actions,
                 recheck_at: waiting_for_idle.then(|| now + IDLE_RECHECK),
@@ -106,24 +187,42 @@ impl Controller {
             };
         }
 
-        // The total is right; a scale-down may still wait for executors to become idle.
-        if live <= target || !self.kills_enabled {
+        // The totals are right; a scale-down may still wait for executors to become idle.
+        if (live_internal <= internal && live_external <= external) || !self.kills_enabled {
             return Decision::default();
         }
         let mut actions = Vec::new();
-        let killed = self.kill_idle(live, target, now_ms, executors, &mut actions);
-        if killed > 0 {
-            actions.push(Action::RequestTotal(target));
+        let killed_internal = self.kill_idle(
+            Pool::Internal,
+            live_internal,
+            internal,
+            now_ms,
+            executors,
+            &mut actions,
+        );
+        let killed_external = self.kill_idle(
+            Pool::External,
+            live_external,
+            external,
+            now_ms,
+            executors,
+            &mut actions,
+        );
+        if killed_internal + killed_external > 0 {
+            actions.push(Action::RequestTotal(internal));
         }
+        let waiting = live_internal - killed_internal > internal
+            || live_external - killed_external > external;
         Decision {
             actions,
-            recheck_at: (live - killed > target).then(|| now + IDLE_RECHECK),
+            recheck_at: waiting.then(|| now + IDLE_RECHECK),
             requested: None,
         }
     }
 
     fn kill_idle(
         &self,
+        pool: Pool,
         live: u32,
         target: u32,
         now_ms: i64,
@@ -133,7 +232,7 @@ impl Controller {
         if live <= target || !self.kills_enabled {
             return 0;
         }
-        let ids = executors.idle_candidates((live - target) as usize);
+        let ids = executors.idle_candidates_in(Some(pool), (live - target) as usize);
         if ids.is_empty() {
             return 0;
         }
@@ -153,7 +252,7 @@ mod tests {
     fn executors(n: u32) -> Executors {
         let mut e = Executors::default();
         for i in 1..=n {
-            e.add(&i.to_string(), "h", i64::from(i));
+            e.add(&i.to_string(), "h", i64::from(i), Pool::Internal);
         }
         e
     }
@@ -166,6 +265,61 @@ mod tests {
                 Action::RequestTotal(_) => Vec::new(),
             })
             .collect()
+    }
+
+    fn external(e: &mut Executors, ids: &[&str]) {
+        for id in ids {
+            e.add(id, "ext", 100, Pool::External);
+        }
+    }
+
+    #[test]
+    fn burst_fills_the_cluster_manager_first_and_releases_external_first() {
+        let placement = Placement::Burst {
+            internal_capacity: 2,
+        };
+        assert_eq!(placement.split(4), (2, 2));
+        assert_eq!(placement.split(1), (1, 0));
+        let mut c = Controller::with_placement(1, 10, WINDOW, true, placement);
+        let mut e = executors(2);
+        let t0 = Instant::now();
+        c.recommend(4, Some(2));
+        let d = c.decide(t0, 0, &mut e);
+        assert_eq!(d.actions, vec![], "the cluster manager already gives its 2");
+        assert_eq!(d.requested, Some(4));
+        assert_eq!(c.external_target(), 2);
+        external(&mut e, &["1000000", "1000001"]);
+        // Down to 1: both external executors go (Spark is told; the pool stops them), then one
+        // internal one.
+        c.recommend(1, Some(4));
+        let d = c.decide(t0 + WINDOW, 0, &mut e);
+        assert_eq!(
+            d.actions,
+            vec![
+                Action::Kill(vec!["2".into()]),
+                Action::Kill(vec!["1000001".into(), "1000000".into()]),
+                Action::RequestTotal(1)
+            ]
+        );
+        assert_eq!(c.external_target(), 0);
+    }
+
+    #[test]
+    fn external_asks_the_cluster_manager_for_nothing() {
+        let mut c = Controller::with_placement(1, 10, WINDOW, true, Placement::External);
+        let mut e = Executors::default();
+        c.set_initial_target(3);
+        let d = c.decide(Instant::now(), 0, &mut e);
+        assert!(d.actions.is_empty(), "{d:?}");
+        assert_eq!(c.external_target(), 3);
+        // Internal executors the cluster manager gave anyway are released when idle.
+        e.add("0", "h", 1, Pool::Internal);
+        external(&mut e, &["1000000", "1000001", "1000002"]);
+        let d = c.decide(Instant::now(), 0, &mut e);
+        assert_eq!(
+            d.actions,
+            vec![Action::Kill(vec!["0".into()]), Action::RequestTotal(0)]
+        );
     }
 
     #[test]
@@ -193,7 +347,7 @@ mod tests {
         assert_eq!(d.actions, vec![Action::RequestTotal(5)]);
         assert_eq!(d.requested, Some(5));
         // Executors still starting count: no second request.
-        e.add("3", "h", 10);
+        e.add("3", "h", 10, Pool::Internal);
         assert!(c.decide(now + WINDOW * 2, 0, &mut e).actions.is_empty());
     }
 
@@ -205,7 +359,7 @@ mod tests {
         c.recommend(6, Some(2));
         c.decide(now, 0, &mut e);
         // A JOB_START sent while only 3 executors had registered is echoed back.
-        e.add("3", "h", 1);
+        e.add("3", "h", 1, Pool::Internal);
         assert_eq!(c.recommend(3, Some(3)), Recommendation::Echo);
         assert!(c.decide(now + WINDOW * 2, 0, &mut e).actions.is_empty());
         assert_eq!(c.target(), Some(6));
@@ -307,8 +461,8 @@ mod tests {
         let d = c.decide(t0 + WINDOW, 0, &mut e);
         assert_eq!(d.actions, vec![Action::RequestTotal(3)]);
         // Two of the executors requested earlier arrive anyway.
-        e.add("3", "h", 1);
-        e.add("4", "h", 2);
+        e.add("3", "h", 1, Pool::Internal);
+        e.add("4", "h", 2, Pool::Internal);
         let d = c.decide(t0 + WINDOW, 0, &mut e);
         assert_eq!(kills(&d), vec!["4".to_string()]);
     }

@@ -10,12 +10,15 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::aggregation::{Aggregator, Executors, Footprint, StageCompletion, StageInfo};
+use crate::aggregation::{Aggregator, Executors, Footprint, Pool, StageCompletion, StageInfo};
 use crate::client::{Client, ClientSettings, Outcome};
 use crate::config::Config;
-use crate::control::{Action, Controller, Recommendation};
+use crate::control::{Action, Controller, Placement, Recommendation};
 use crate::logging;
+use crate::pool::{PoolBook, PoolHost, PoolThread, Step};
 use pacer_protocol::{self as protocol, AppSpecs, Event};
+use pacer_proxy::conf::Destination;
+use pacer_proxy::wire::Placement as PoolPlacement;
 
 /// A kill Spark has not carried out after this long is forgotten.
 const KILL_GRACE_MS: i64 = 60_000;
@@ -40,6 +43,14 @@ pub struct Stats {
     pub stages_tracked: usize,
     pub executors_tracked: usize,
     pub registered_executors: u32,
+    /// `reschedule.dst.executor`: internal, external or burst.
+    pub executor_source: String,
+    /// Registered executors the external pool started.
+    pub external_executors: u32,
+    /// External executors placed by the dispatcher, not registered yet.
+    pub external_starting: u32,
+    /// External executors wanted now.
+    pub external_target: u32,
 }
 
 #[derive(Debug)]
@@ -65,12 +76,18 @@ struct State {
     app_ended: bool,
     closed: bool,
     app_event_id: Option<String>,
+    /// Spark's application id (APPLICATION_START's).
+    application_id: Option<String>,
+    pool: PoolBook,
 }
 
 struct Shared {
     state: Mutex<State>,
     /// Signalled when there may be new actions (a recommendation, executors changed, close).
     changed: Condvar,
+    /// Signalled when there may be work for the external pool's thread.
+    pool_changed: Condvar,
+    launch_timeout: Duration,
     min_executors: u32,
     max_executors: u32,
     mismatched_replies: AtomicU64,
@@ -81,6 +98,7 @@ struct Shared {
 pub struct Core {
     shared: Arc<Shared>,
     client: Client,
+    pool: Option<PoolThread>,
     config: Config,
 }
 
@@ -92,21 +110,43 @@ impl Core {
         for key in &config.unknown_keys {
             log::warn!("unknown configuration key {key} ignored");
         }
+        let placement = match config.pool.destination {
+            Destination::Internal => Placement::Internal,
+            Destination::External => Placement::External,
+            Destination::Burst => Placement::Burst {
+                internal_capacity: config
+                    .pool
+                    .internal_capacity
+                    .unwrap_or(config.max_executors),
+            },
+        };
+        let mut controller = Controller::with_placement(
+            config.min_executors,
+            config.max_executors,
+            config.executor_request_timeout,
+            !config.dynamic_allocation,
+            placement,
+        );
+        if placement == Placement::External {
+            // Nothing else gives this application executors: start with what it asked for
+            // until the bridge recommends (also when the bridge is down).
+            let initial = config.initial_executors.unwrap_or(config.min_executors);
+            controller.set_initial_target(initial.max(config.min_executors).max(1));
+        }
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 aggregator: Aggregator::new(config.initial_executors),
-                controller: Controller::new(
-                    config.min_executors,
-                    config.max_executors,
-                    config.executor_request_timeout,
-                    !config.dynamic_allocation,
-                ),
+                controller,
                 app_started: false,
                 app_ended: false,
                 closed: false,
                 app_event_id: None,
+                application_id: None,
+                pool: PoolBook::default(),
             }),
             changed: Condvar::new(),
+            pool_changed: Condvar::new(),
+            launch_timeout: config.pool.launch_timeout,
             min_executors: config.min_executors,
             max_executors: config.max_executors,
             mismatched_replies: AtomicU64::new(0),
@@ -125,6 +165,12 @@ impl Core {
             Box::new(move |event, outcome| handler_state.on_outcome(event, outcome)),
         )
         .map_err(CoreError::Thread)?;
+        let pool = if config.pool.is_external() {
+            let host: Arc<dyn PoolHost> = shared.clone();
+            Some(PoolThread::start(config.pool.clone(), host).map_err(CoreError::Thread)?)
+        } else {
+            None
+        };
         log::info!(
             "Pacer started: bridge {}, codec {}, {} run, executors {}..{}{}",
             config.bridge_address,
@@ -145,6 +191,7 @@ impl Core {
         Ok(Core {
             shared,
             client,
+            pool,
             config,
         })
     }
@@ -160,8 +207,10 @@ impl Core {
                 return;
             }
             state.app_started = true;
+            state.application_id = Some(application_id.to_string());
             state.aggregator.application_started(time_ms);
         }
+        self.shared.pool_changed.notify_all();
         let payload = self.application_start(application_id, app_name, time_ms);
         self.client.send(Event::ApplicationStart(Box::new(payload)));
     }
@@ -205,6 +254,7 @@ impl Core {
             state.aggregator.num_executors()
         };
         self.shared.changed.notify_all();
+        self.shared.pool_changed.notify_all();
         self.client
             .send(Event::ApplicationEnd(protocol::ApplicationEnd {
                 app_event_id: String::new(),
@@ -275,12 +325,34 @@ impl Core {
         self.shared.state.lock().aggregator.task_ended(executor_id);
     }
 
-    pub fn on_executor_added(&self, executor_id: &str, host: &str, time_ms: i64) {
-        self.update_executors(|aggregator| aggregator.executor_added(executor_id, host, time_ms));
+    /// `external`: the executor carries the external pool's tag (Spark executor attribute
+    /// `PACER_POOL=external`).
+    pub fn on_executor_added(&self, executor_id: &str, host: &str, time_ms: i64, external: bool) {
+        let pool = if external {
+            Pool::External
+        } else {
+            Pool::Internal
+        };
+        let changed = {
+            let mut state = self.shared.state.lock();
+            let changed = state
+                .aggregator
+                .executor_added(executor_id, host, time_ms, pool);
+            if changed && state.aggregator.executors().pool(executor_id) == Some(Pool::External) {
+                state.pool.registered(executor_id);
+                log::info!("external executor {executor_id} registered on {host}");
+            }
+            changed
+        };
+        if changed {
+            self.shared.changed.notify_all();
+            self.shared.pool_changed.notify_all();
+        }
     }
 
     pub fn on_executor_removed(&self, executor_id: &str, time_ms: i64) {
         self.update_executors(|aggregator| aggregator.executor_removed(executor_id, time_ms));
+        self.shared.pool_changed.notify_all();
     }
 
     /// Applies `change`; when it reports that the registered executors changed, wakes the
@@ -297,6 +369,11 @@ impl Core {
     pub fn next_actions(&self, timeout: Duration) -> Vec<Action> {
         let deadline = Instant::now() + timeout;
         let mut state = self.shared.state.lock();
+        // Asking again means the last batch was applied: Spark sends no more tasks to the
+        // external executors it killed, so the pool may stop them.
+        if state.pool.batch_applied() {
+            self.shared.pool_changed.notify_all();
+        }
         loop {
             if state.closed || state.app_ended {
                 return Vec::new();
@@ -306,6 +383,7 @@ impl Core {
             let State {
                 aggregator,
                 controller,
+                pool,
                 ..
             } = &mut *state;
             aggregator
@@ -314,6 +392,17 @@ impl Core {
             let decision = controller.decide(now, now_ms, aggregator.executors_mut());
             if let Some(target) = decision.requested {
                 aggregator.scale_out_requested(now_ms, target);
+                self.shared.pool_changed.notify_all();
+            }
+            for action in &decision.actions {
+                if let Action::Kill(ids) = action {
+                    let external: Vec<String> = ids
+                        .iter()
+                        .filter(|id| aggregator.executors().pool(id) == Some(Pool::External))
+                        .cloned()
+                        .collect();
+                    pool.kills_handed_out(&external);
+                }
             }
             if !decision.actions.is_empty() {
                 log_actions(&decision.actions, aggregator.executors());
@@ -335,7 +424,14 @@ impl Core {
             state.closed = true;
         }
         self.shared.changed.notify_all();
-        self.client.close(self.config.shutdown_timeout);
+        self.shared.pool_changed.notify_all();
+        let grace = self.config.shutdown_timeout;
+        // Both clients end within the same grace, side by side.
+        let pool_thread = self.pool.as_ref().and_then(|pool| pool.begin_close(grace));
+        self.client.close(grace);
+        if let (Some(pool), Some(thread)) = (&self.pool, pool_thread) {
+            pool.join(thread);
+        }
     }
 
     /// Takes up to `max` buffered log records (process-wide), oldest first.
@@ -370,6 +466,10 @@ impl Core {
             stages_tracked: stages,
             executors_tracked: executors,
             registered_executors: state.aggregator.num_executors(),
+            executor_source: self.config.pool.destination.name().to_string(),
+            external_executors: state.aggregator.executors().count_in(Pool::External),
+            external_starting: state.pool.pending_count() as u32,
+            external_target: state.controller.external_target(),
         }
     }
 }
@@ -377,6 +477,56 @@ impl Core {
 impl Drop for Core {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+impl PoolHost for Shared {
+    fn next_step(&self, timeout: Duration, may_exchange: bool) -> Step {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.state.lock();
+        loop {
+            if state.app_ended || state.closed {
+                return Step::End {
+                    app_id: state.application_id.clone(),
+                };
+            }
+            if let (true, Some(app_id)) = (may_exchange, state.application_id.clone()) {
+                let target = state.controller.external_target();
+                let State {
+                    aggregator, pool, ..
+                } = &mut *state;
+                let work = pool.work(
+                    Instant::now(),
+                    target,
+                    aggregator.executors_mut(),
+                    self.launch_timeout,
+                );
+                if !work.is_empty() {
+                    return Step::Work { app_id, work };
+                }
+            }
+            if Instant::now() >= deadline {
+                return Step::Idle;
+            }
+            self.pool_changed.wait_until(&mut state, deadline);
+        }
+    }
+
+    fn placed(&self, placements: &[PoolPlacement]) {
+        let ids: Vec<String> = placements.iter().map(|p| p.executor_id.clone()).collect();
+        let mut state = self.state.lock();
+        let State {
+            aggregator, pool, ..
+        } = &mut *state;
+        pool.placed(&ids, Instant::now(), aggregator.executors_mut());
+    }
+
+    fn release_failed(&self, executor_ids: Vec<String>) {
+        self.state.lock().pool.requeue(executor_ids);
+    }
+
+    fn wake(&self) {
+        self.pool_changed.notify_all();
     }
 }
 
@@ -451,9 +601,15 @@ fn log_actions(actions: &[Action], executors: &Executors) {
             Action::Kill(ids) => {
                 let described: Vec<String> = ids
                     .iter()
-                    .map(|id| match executors.host(id) {
-                        Some(host) if !host.is_empty() => format!("{id} on {host}"),
-                        _ => id.clone(),
+                    .map(|id| {
+                        let pool = match executors.pool(id) {
+                            Some(Pool::External) => " (external)",
+                            _ => "",
+                        };
+                        match executors.host(id) {
+                            Some(host) if !host.is_empty() => format!("{id} on {host}{pool}"),
+                            _ => format!("{id}{pool}"),
+                        }
                     })
                     .collect();
                 log::info!("releasing idle executors {}", described.join(", "))

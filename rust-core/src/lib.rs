@@ -11,7 +11,9 @@
 //! - [`aggregation`]: listener events → the facts of JOB_START / JOB_END (executors, stages,
 //!   rescaling time).
 //! - [`client`]: the bounded queue and the client thread with the REQ socket (lazy pirate).
-//! - [`control`]: recommendations → `RequestTotal` / `Kill` actions.
+//! - [`control`]: recommendations → `RequestTotal` / `Kill` actions, split between the cluster
+//!   manager and the external pool.
+//! - [`pool`]: the external pool's client thread (dispatcher), its bookkeeping and settings.
 //! - [`logging`]: a `log` logger buffering records for the host to drain.
 //! - `jvm`: the JNI entry points (argument conversion and one call each).
 //!
@@ -24,6 +26,7 @@ pub mod control;
 pub mod engine;
 mod jvm;
 pub mod logging;
+pub mod pool;
 
 pub use crate::aggregation::{RddTotals, StageCompletion, StageInfo, TaskMetricTotals};
 pub use crate::config::{Config, ConfigError};

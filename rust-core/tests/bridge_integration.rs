@@ -50,7 +50,7 @@ fn completion(stage_id: i32, submitted: i64, completed: i64) -> StageCompletion<
 
 fn start_app(core: &Core, executors: u32) {
     for id in 1..=executors {
-        core.on_executor_added(&id.to_string(), "127.0.0.1", 900);
+        core.on_executor_added(&id.to_string(), "127.0.0.1", 900, false);
     }
     core.on_application_start("app-local-1", "Demo with Params(a, 3)", 1_000);
 }
@@ -174,7 +174,7 @@ fn recommendations_become_actions_and_echoes_do_not() {
     core.on_job_start(0, 2_000, &[0]);
     assert_eq!(actions(&core), vec![Action::RequestTotal(5)]);
     for id in 3..=5 {
-        core.on_executor_added(&id.to_string(), "127.0.0.1", 2_100);
+        core.on_executor_added(&id.to_string(), "127.0.0.1", 2_100, false);
     }
     core.on_stage_submitted(&info(0), 2_200);
     core.on_task_start("1", 2_201);

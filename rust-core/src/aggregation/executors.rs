@@ -1,13 +1,24 @@
-//! The registered executors, their running-task counts and pending kills.
+//! The registered executors, which pool each comes from, their running-task counts and
+//! pending kills.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
 /// Removed executor ids remembered so that late task events cannot resurrect them.
 const REMEMBERED_REMOVALS: usize = 10_000;
 
+/// Where an executor comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pool {
+    /// The application's cluster manager.
+    Internal,
+    /// Pacer's external pool (a worker agent started it for the dispatcher).
+    External,
+}
+
 #[derive(Debug)]
 struct Executor {
     host: String,
+    pool: Pool,
     added_ms: i64,
     running_tasks: u32,
     /// Set when Pacer asked Spark to kill it; it still counts as registered until removed.
@@ -19,6 +30,9 @@ pub struct Executors {
     registered: HashMap<String, Executor>,
     removed: HashSet<String>,
     removal_order: VecDeque<String>,
+    /// Ids the external pool placed that have not registered yet: they are external even
+    /// when the event that registers them does not say so (a lost ExecutorAdded).
+    placed_external: HashSet<String>,
 }
 
 impl Executors {
@@ -28,10 +42,15 @@ impl Executors {
     }
 
     /// Returns true when the executor was not registered before.
-    pub fn add(&mut self, id: &str, host: &str, time_ms: i64) -> bool {
+    pub fn add(&mut self, id: &str, host: &str, time_ms: i64, pool: Pool) -> bool {
         if Self::is_driver(id) || self.registered.contains_key(id) {
             return false;
         }
+        let pool = if self.placed_external.remove(id) {
+            Pool::External
+        } else {
+            pool
+        };
         if self.removed.remove(id) {
             self.removal_order.retain(|r| r != id);
         }
@@ -39,6 +58,7 @@ impl Executors {
             id.to_string(),
             Executor {
                 host: host.to_string(),
+                pool,
                 added_ms: time_ms,
                 running_tasks: 0,
                 kill_requested_ms: None,
@@ -74,7 +94,7 @@ impl Executors {
         if Self::is_driver(id) || self.removed.contains(id) {
             return false;
         }
-        self.add(id, "", time_ms);
+        self.add(id, "", time_ms, Pool::Internal);
         if let Some(executor) = self.registered.get_mut(id) {
             executor.running_tasks = 1;
         }
@@ -99,6 +119,11 @@ impl Executors {
         self.registered.len() as u32
     }
 
+    /// Registered executors of `pool`, the driver excluded.
+    pub fn count_in(&self, pool: Pool) -> u32 {
+        self.registered.values().filter(|e| e.pool == pool).count() as u32
+    }
+
     /// Registered executors that Pacer has not asked to kill.
     pub fn live_count(&self) -> u32 {
         self.registered
@@ -107,15 +132,57 @@ impl Executors {
             .count() as u32
     }
 
+    /// Registered executors of `pool` that Pacer has not asked to kill.
+    pub fn live_count_in(&self, pool: Pool) -> u32 {
+        self.registered
+            .values()
+            .filter(|e| e.pool == pool && e.kill_requested_ms.is_none())
+            .count() as u32
+    }
+
+    /// Ids of the registered executors of `pool`.
+    pub fn ids_in(&self, pool: Pool) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .registered
+            .iter()
+            .filter(|(_, e)| e.pool == pool)
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    pub fn pool(&self, id: &str) -> Option<Pool> {
+        self.registered.get(id).map(|e| e.pool)
+    }
+
+    /// The external pool placed `id`; it is external when it registers.
+    pub fn expect_external(&mut self, id: &str) {
+        if !self.registered.contains_key(id) {
+            self.placed_external.insert(id.to_string());
+        }
+    }
+
+    /// A placement that will not register (given up or released before it did).
+    pub fn forget_expected(&mut self, id: &str) {
+        self.placed_external.remove(id);
+    }
+
     /// Idle executors not yet asked to die, the most recently added first (they hold the
     /// least cached data), up to `limit`.
     pub fn idle_candidates(&self, limit: usize) -> Vec<String> {
+        self.idle_candidates_in(None, limit)
+    }
+
+    /// [`Executors::idle_candidates`] of one pool (None: any).
+    pub fn idle_candidates_in(&self, pool: Option<Pool>, limit: usize) -> Vec<String> {
         if limit == 0 {
             return Vec::new();
         }
         let mut idle: Vec<(&String, &Executor)> = self
             .registered
             .iter()
+            .filter(|(_, e)| pool.is_none_or(|p| e.pool == p))
             .filter(|(_, e)| e.running_tasks == 0 && e.kill_requested_ms.is_none())
             .collect();
         idle.sort_by(|a, b| b.1.added_ms.cmp(&a.1.added_ms).then_with(|| b.0.cmp(a.0)));
@@ -159,7 +226,7 @@ impl Executors {
 
     /// Entries held, for memory-bound checks.
     pub fn footprint(&self) -> usize {
-        self.registered.len() + self.removed.len()
+        self.registered.len() + self.removed.len() + self.placed_external.len()
     }
 }
 
@@ -170,15 +237,15 @@ mod tests {
     #[test]
     fn driver_is_not_counted() {
         let mut e = Executors::default();
-        assert!(!e.add("driver", "h", 0));
-        assert!(e.add("1", "h", 0));
+        assert!(!e.add("driver", "h", 0, Pool::Internal));
+        assert!(e.add("1", "h", 0, Pool::Internal));
         assert_eq!(e.count(), 1);
     }
 
     #[test]
     fn task_counts_saturate_and_reset() {
         let mut e = Executors::default();
-        e.add("1", "h", 0);
+        e.add("1", "h", 0, Pool::Internal);
         e.task_started("1", 1);
         e.task_started("1", 1);
         e.task_ended("1");
@@ -193,7 +260,7 @@ mod tests {
     #[test]
     fn removed_executor_is_not_resurrected_by_late_tasks() {
         let mut e = Executors::default();
-        e.add("1", "h", 0);
+        e.add("1", "h", 0, Pool::Internal);
         e.task_started("1", 1);
         assert!(e.remove("1"));
         e.task_ended("1");
@@ -208,7 +275,7 @@ mod tests {
     fn idle_candidates_newest_first_and_skip_busy_and_killed() {
         let mut e = Executors::default();
         for (id, t) in [("1", 10), ("2", 20), ("3", 30), ("4", 40)] {
-            e.add(id, "h", t);
+            e.add(id, "h", t, Pool::Internal);
         }
         e.task_started("3", 50);
         e.mark_kill_requested(&["4".to_string()], 60);
@@ -221,11 +288,30 @@ mod tests {
     }
 
     #[test]
+    fn executors_by_pool() {
+        let mut e = Executors::default();
+        e.add("1", "h", 1, Pool::Internal);
+        e.add("1000000", "h2", 2, Pool::External);
+        // Placed by the pool; its ExecutorAdded is lost and a task reveals it.
+        e.expect_external("1000001");
+        assert!(e.task_started("1000001", 3));
+        assert_eq!(e.count_in(Pool::External), 2);
+        assert_eq!(e.live_count_in(Pool::Internal), 1);
+        assert_eq!(e.ids_in(Pool::External), ["1000000", "1000001"]);
+        e.task_ended("1000001");
+        assert_eq!(
+            e.idle_candidates_in(Some(Pool::External), 5),
+            ["1000001", "1000000"]
+        );
+        assert_eq!(e.idle_candidates_in(Some(Pool::Internal), 5), ["1"]);
+    }
+
+    #[test]
     fn removal_memory_is_bounded() {
         let mut e = Executors::default();
         for i in 0..(REMEMBERED_REMOVALS + 500) {
             let id = i.to_string();
-            e.add(&id, "h", 0);
+            e.add(&id, "h", 0, Pool::Internal);
             e.remove(&id);
         }
         assert!(e.footprint() <= REMEMBERED_REMOVALS);

@@ -13,7 +13,7 @@ mod stages;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use executors::Executors;
+pub use executors::{Executors, Pool};
 pub use rescaling::{Mark, RescalingTimeline};
 pub use stages::{RddTotals, StageCompletion, StageInfo, TaskMetricTotals};
 
@@ -265,8 +265,14 @@ impl Aggregator {
         self.executors.task_ended(executor_id);
     }
 
-    pub fn executor_added(&mut self, executor_id: &str, host: &str, time_ms: i64) -> bool {
-        let added = self.executors.add(executor_id, host, time_ms);
+    pub fn executor_added(
+        &mut self,
+        executor_id: &str,
+        host: &str,
+        time_ms: i64,
+        pool: Pool,
+    ) -> bool {
+        let added = self.executors.add(executor_id, host, time_ms, pool);
         if added {
             self.timeline.count_changed(time_ms, self.executors.count());
         }

@@ -42,7 +42,7 @@ fn with_executors(n: u32) -> Aggregator {
     let mut a = Aggregator::new(None);
     a.application_started(0);
     for i in 1..=n {
-        a.executor_added(&i.to_string(), "host", 0);
+        a.executor_added(&i.to_string(), "host", 0, Pool::Internal);
     }
     a
 }
@@ -158,7 +158,7 @@ fn job_without_stages() {
 fn out_of_order_and_lost_events_are_tolerated() {
     let mut a = Aggregator::new(None);
     // Executor events before the application start (Spark posts them so in standalone mode).
-    a.executor_added("1", "host", -5);
+    a.executor_added("1", "host", -5, Pool::Internal);
     a.executor_removed("9", -4);
     a.application_started(0);
     a.task_ended("1");
@@ -196,12 +196,12 @@ fn out_of_order_and_lost_events_are_tolerated() {
 fn executors_lost_and_re_added() {
     let mut a = Aggregator::new(Some(2));
     a.application_started(0);
-    a.executor_added("1", "host", 0);
-    a.executor_added("2", "host", 100);
+    a.executor_added("1", "host", 0, Pool::Internal);
+    a.executor_added("2", "host", 100, Pool::Internal);
     a.job_started(0, &[0]);
     a.stage_submitted(&info(0, 0), 200);
     a.executor_removed("2", 300);
-    a.executor_added("3", "host", 700);
+    a.executor_added("3", "host", 700, Pool::Internal);
     a.stage_completed(&done(0, 0, 200, 1_200));
     let s = a.job_ended(0, 1_200);
     assert_eq!(s.num_executors, 2);
@@ -217,8 +217,8 @@ fn requested_scale_out_counts_as_rescaling_until_reached() {
     let mut a = with_executors(2);
     a.job_started(0, &[]);
     a.scale_out_requested(1_000, 4);
-    a.executor_added("3", "host", 1_500);
-    a.executor_added("4", "host", 2_000);
+    a.executor_added("3", "host", 1_500, Pool::Internal);
+    a.executor_added("4", "host", 2_000, Pool::Internal);
     let s = a.job_ended(0, 4_000);
     assert_eq!(s.rescaling_time_ratio, 0.25);
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use jni::objects::{JClass, JIntArray, JLongArray, JObjectArray, JString};
-use jni::sys::{jint, jlong, jstring};
+use jni::sys::{jboolean, jint, jlong, jstring};
 use jni::{Env, EnvUnowned};
 
 use super::slots::{rdd_total_slots as rdd, stage_metric_slots as metric};
@@ -306,6 +306,7 @@ pub extern "system" fn Java_dev_pacer_core_PacerCore_nativeExecutorAdded<'local>
     executor_id: JString<'local>,
     host: JString<'local>,
     time_ms: jlong,
+    external: jboolean,
 ) {
     entry(env, "nativeExecutorAdded", |env| {
         let executor_id = string(env, &executor_id, "executorId")?;
@@ -314,7 +315,7 @@ pub extern "system" fn Java_dev_pacer_core_PacerCore_nativeExecutorAdded<'local>
         } else {
             string(env, &host, "host")?
         };
-        core(handle)?.on_executor_added(&executor_id, &host, time_ms);
+        core(handle)?.on_executor_added(&executor_id, &host, time_ms, external);
         Ok(())
     })
 }

@@ -155,11 +155,12 @@ public final class PacerCore implements AutoCloseable {
         }
     }
 
-    public void onExecutorAdded(String executorId, String host, long timeMs) {
+    /** {@code external}: the executor was started by Pacer's external pool (its tag). */
+    public void onExecutorAdded(String executorId, String host, long timeMs, boolean external) {
         long h = enter();
         try {
             if (h != 0) {
-                nativeExecutorAdded(h, executorId, host, timeMs);
+                nativeExecutorAdded(h, executorId, host, timeMs, external);
             }
         } finally {
             exit();
@@ -283,7 +284,8 @@ public final class PacerCore implements AutoCloseable {
 
     private static native void nativeTaskEnd(long handle, String executorId);
 
-    private static native void nativeExecutorAdded(long handle, String executorId, String host, long timeMs);
+    private static native void nativeExecutorAdded(long handle, String executorId, String host, long timeMs,
+            boolean external);
 
     private static native void nativeExecutorRemoved(long handle, String executorId, long timeMs);
 

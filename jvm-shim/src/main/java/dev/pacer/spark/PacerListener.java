@@ -33,6 +33,13 @@ import scala.Option;
  * Spark: the first one logs one ERROR line and turns Pacer off, and the application goes on.
  */
 public class PacerListener extends SparkListener {
+    /**
+     * The tag of executors that Pacer's external pool started: a worker agent sets
+     * {@code SPARK_EXECUTOR_ATTRIBUTE_PACER_POOL=external}, which Spark reports as this attribute.
+     */
+    private static final String POOL_ATTRIBUTE = "PACER_POOL";
+    private static final String EXTERNAL_POOL = "external";
+
     private final AtomicBoolean failed = new AtomicBoolean();
     private volatile PacerCore core;
     private volatile ExecutorActuator actuator;
@@ -245,7 +252,8 @@ public class PacerListener extends SparkListener {
             return;
         }
         try {
-            c.onExecutorAdded(event.executorId(), event.executorInfo().executorHost(), event.time());
+            c.onExecutorAdded(event.executorId(), event.executorInfo().executorHost(), event.time(),
+                    EXTERNAL_POOL.equals(ScalaValues.valueOrNull(event.executorInfo().attributes(), POOL_ATTRIBUTE)));
         } catch (Throwable t) {
             disable("onExecutorAdded", t);
         }

@@ -24,4 +24,9 @@ final class ScalaValues {
     static String stringOrNull(Option<String> value) {
         return value.isDefined() ? value.get() : null;
     }
+
+    /** The value under {@code key} of a Scala map (immutable.Map in both versions), or null. */
+    static String valueOrNull(scala.collection.Map<String, String> map, String key) {
+        return map == null ? null : stringOrNull(map.get(key));
+    }
 }

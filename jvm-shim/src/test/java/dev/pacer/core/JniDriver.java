@@ -37,8 +37,8 @@ public final class JniDriver {
     /** A small application against the bridge at {@code endpoint}; returns the actions and stats. */
     public static String runApplication(String endpoint) throws InterruptedException {
         PacerCore core = PacerCore.create(config(endpoint));
-        core.onExecutorAdded("1", "127.0.0.1", 1);
-        core.onExecutorAdded("2", "127.0.0.1", 1);
+        core.onExecutorAdded("1", "127.0.0.1", 1, false);
+        core.onExecutorAdded("2", "127.0.0.1", 1, false);
         core.onApplicationStart("app-jni", "JNI test with Params(x)", 10);
         core.onJobStart(0, 20, new int[] {0});
         core.onStageSubmitted(0, 0, "first", 2, new int[0], 21);
