@@ -11,10 +11,10 @@ use pacer_proxy::wire::{self, DispatcherReply, DispatcherRequest, WorkerReply};
 const NO_ABORT: &dyn Fn() -> bool = &|| false;
 
 #[test]
-fn workers_register_with_their_resources_and_vanish_within_the_ttl_when_killed() {
+fn workers_register_with_their_resources_and_vanish_with_their_executors_when_killed() {
     let redis = Redis::start(None);
     let stage = Stage::new();
-    let (worker, id) = start_worker(&redis, &stage, "127.0.0.2", 3);
+    let (mut worker, id) = start_worker(&redis, &stage, "127.0.0.2", 3);
     let record = worker_record(&redis, &id).unwrap();
     assert_eq!(record.host, "127.0.0.2");
     assert_eq!((record.cores, record.memory_mb), (3, 4096));
@@ -23,7 +23,28 @@ fn workers_register_with_their_resources_and_vanish_within_the_ttl_when_killed()
         ["3.5", "4.0"],
         "versions read from the homes' jars"
     );
+    let (_dispatcher, _) = start_dispatcher(&redis, &stage, "RANDOM");
+    assert_eq!(
+        placed(client(&redis).exchange(&acquire(1, &[]), NO_ABORT).unwrap()).len(),
+        1
+    );
+    let mut pid = None;
+    wait_for(
+        "the executor in the registry",
+        Duration::from_secs(10),
+        || {
+            pid = worker_record(&redis, &id).and_then(|w| w.executors.first().map(|e| e.pid));
+            pid.is_some()
+        },
+    );
     worker.signal(libc::SIGKILL);
+    // Its executor goes with it (nobody could stop it any more).
+    let pid = pid.unwrap();
+    wait_for(
+        "the executor to die with its worker",
+        Duration::from_secs(10),
+        || !alive(pid),
+    );
     // Nobody removes the entry: it expires.
     wait_for(
         "the entry to expire",

@@ -21,6 +21,9 @@ class EventLog:
         self.executor_changes = []  # (time, +1 added / -1 removed), in the log's order
         self.killed = 0  # executors removed because the driver killed them
         self.jobs = {}  # job id -> [submission time, completion time]
+        # executor id -> {"host", "attributes", "added_ms", "removed_ms", "removed_reason"}
+        self.executors = {}
+        self.task_executors = []  # the executor id of every finished task attempt
         for line in self.path.read_text().splitlines():
             event = json.loads(line)
             name = event.get("Event")
@@ -31,10 +34,19 @@ class EventLog:
                 self.end_ms = event["Timestamp"]
             elif name == "SparkListenerExecutorAdded":
                 self.executor_changes.append((event["Timestamp"], 1))
+                info = event.get("Executor Info", {})
+                self.executors[event["Executor ID"]] = {
+                    "host": info.get("Host"), "attributes": info.get("Attributes", {}),
+                    "added_ms": event["Timestamp"], "removed_ms": None, "removed_reason": None}
             elif name == "SparkListenerExecutorRemoved":
                 self.executor_changes.append((event["Timestamp"], -1))
+                if event["Executor ID"] in self.executors:
+                    self.executors[event["Executor ID"]].update(
+                        removed_ms=event["Timestamp"], removed_reason=event.get("Removed Reason"))
                 if "killed" in event.get("Removed Reason", "").lower():
                     self.killed += 1
+            elif name == "SparkListenerTaskEnd":
+                self.task_executors.append(event["Task Info"]["Executor ID"])
             elif name == "SparkListenerJobStart":
                 self.jobs.setdefault(event["Job ID"], [None, None])[0] = event["Submission Time"]
             elif name == "SparkListenerJobEnd":
@@ -47,6 +59,10 @@ class EventLog:
         if len(logs) != 1 or not logs[0].is_file():
             raise AssertionError("expected one event log in %s, found %s" % (directory, [p.name for p in logs]))
         return cls(logs[0])
+
+    def external_executors(self):
+        """Ids of the executors Pacer's external pool started (attribute PACER_POOL=external)."""
+        return sorted(i for i, e in self.executors.items() if e["attributes"].get("PACER_POOL") == "external")
 
     def executor_counts(self):
         """[(time, registered executors after this change)], in time order."""

@@ -45,7 +45,8 @@ class SparkInstall:
 
 
 class SparkCluster:
-    """One standalone master and one worker on 127.0.0.1."""
+    """One standalone master and one worker on 127.0.0.1 (no worker when `cores` is 0: the
+    master then gives its applications no executor)."""
 
     def __init__(self, install, workdir, cores=6, memory="6g"):
         self.install = install
@@ -97,6 +98,8 @@ class SparkCluster:
              "--webui-port", str(self.webui_port)],
         )
         self._wait("the master", lambda: self.master_state() is not None)
+        if not self.cores:
+            return self
         self._start(
             "worker",
             ["org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", str(self.cores),

@@ -225,6 +225,21 @@ pub fn command(
         .env(POOL_ATTRIBUTE, POOL_EXTERNAL)
         .env(WORKER_ATTRIBUTE, worker_id);
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let worker_pid = std::process::id();
+    // An executor does not outlive its worker: nobody could stop it any more. (Spark re-runs
+    // its tasks elsewhere, as for any lost executor.)
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() as u32 != worker_pid {
+                // The worker died between fork and prctl.
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
     Ok(command)
 }
 

@@ -194,32 +194,40 @@ mod tests {
 
     #[test]
     fn stop_terminates_the_group_and_kills_what_ignores_sigterm() {
+        use std::os::unix::process::ExitStatusExt;
+        let dir = std::env::temp_dir().join(format!("pacer-processes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ready = dir.join("ready");
         let mut p = Processes::new(Duration::from_millis(300));
         p.start(sleeper("sleep 30 & wait"), record("1", "a"), "u")
             .unwrap();
-        p.start(
-            sleeper("trap '' TERM; sleep 30 & wait"),
-            record("2", "a"),
-            "u",
-        )
-        .unwrap();
+        let stubborn = format!("trap '' TERM; touch {}; sleep 30 & wait", ready.display());
+        p.start(sleeper(&stubborn), record("2", "a"), "u").unwrap();
         p.start(sleeper("sleep 30 & wait"), record("3", "b"), "u")
             .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ready.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         assert_eq!(p.stop_app("a"), ["1", "2"]);
-        let started = Instant::now();
-        while p.records().len() > 1 && started.elapsed() < Duration::from_secs(10) {
-            p.reap();
+        let mut exited = Vec::new();
+        while p.records().len() > 1 && Instant::now() < deadline {
+            exited.extend(p.reap());
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert_eq!(p.records().len(), 1, "app a's executors are gone");
-        assert!(
-            started.elapsed() >= Duration::from_millis(300),
-            "one ignored SIGTERM"
-        );
+        let signal_of = |id: &str| {
+            exited
+                .iter()
+                .find(|e| e.record.executor_id == id)
+                .and_then(|e| e.status.signal())
+        };
+        assert_eq!(signal_of("1"), Some(libc::SIGTERM));
+        assert_eq!(signal_of("2"), Some(libc::SIGKILL), "it ignored SIGTERM");
         assert_eq!(p.drivers().keys().collect::<Vec<_>>(), ["b"]);
         p.stop_all();
         let exited = reap_until_empty(&mut p);
         assert!(exited.iter().all(|e| e.stopped));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
