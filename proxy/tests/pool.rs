@@ -14,7 +14,7 @@ const NO_ABORT: &dyn Fn() -> bool = &|| false;
 fn workers_register_with_their_resources_and_vanish_with_their_executors_when_killed() {
     let redis = Redis::start(None);
     let stage = Stage::new();
-    let (mut worker, id) = start_worker(&redis, &stage, "127.0.0.2", 3);
+    let (worker, id) = start_worker(&redis, &stage, "127.0.0.2", 3);
     let record = worker_record(&redis, &id).unwrap();
     assert_eq!(record.host, "127.0.0.2");
     assert_eq!((record.cores, record.memory_mb), (3, 4096));
