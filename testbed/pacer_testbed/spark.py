@@ -134,8 +134,8 @@ class SubmitResult:
             self.returncode, self.wall_s, self.stdout[-3000:], self.driver_log[-6000:])
 
 
-def submit(install, master_url, conf, app_args, log_path, jar=True, timeout=600, app=EXAMPLE_APP):
-    """spark-submit of an example app in client mode; the driver log is its stderr."""
+def submit_command(install, master_url, conf, app_args, jar=True, app=EXAMPLE_APP):
+    """The spark-submit command line of an example app in client mode."""
     command = [str(install.home / "bin" / "spark-submit"), "--master", master_url]
     conf = dict(conf)
     name = conf.pop("spark.app.name", None)
@@ -145,7 +145,12 @@ def submit(install, master_url, conf, app_args, log_path, jar=True, timeout=600,
         command += ["--jars", str(install.jar)]
     for key, value in conf.items():
         command += ["--conf", "%s=%s" % (key, value)]
-    command += [str(app)] + [str(a) for a in app_args]
+    return command + [str(app)] + [str(a) for a in app_args]
+
+
+def submit(install, master_url, conf, app_args, log_path, jar=True, timeout=600, app=EXAMPLE_APP):
+    """spark-submit of an example app in client mode; the driver log is its stderr."""
+    command = submit_command(install, master_url, conf, app_args, jar=jar, app=app)
     started = time.time()
     with open(log_path, "wb") as log:
         process = subprocess.Popen(

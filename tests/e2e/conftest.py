@@ -5,6 +5,10 @@ from pacer_testbed.spark import SparkCluster, SparkInstall
 _clusters = {}
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "worker_cores(n): the standalone worker's cores (test_external.py)")
+
+
 @pytest.fixture(scope="session")
 def cluster_for(tmp_path_factory):
     """Starts (once per Spark version) a standalone master and worker; stops them at the end."""

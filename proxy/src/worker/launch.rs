@@ -230,7 +230,14 @@ pub fn command(
     // its tasks elsewhere, as for any lost executor.)
     unsafe {
         std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
                 return Err(std::io::Error::last_os_error());
             }
             if libc::getppid() as u32 != worker_pid {
