@@ -266,3 +266,57 @@ def test_a_killed_driver_leaves_no_executor_behind(cluster, pool, tmp_path):
         if driver.poll() is None:
             os.killpg(driver.pid, signal.SIGKILL)
         bridge.stop()
+
+
+def test_sbin_scripts_start_and_stop_the_pool_from_a_hosts_file(tmp_path):
+    from pacer_testbed.pool import Redis
+    from pacer_testbed.ports import free_port
+    from pacer_testbed.repo import REPO
+
+    install = SparkInstall("3.5")
+    redis = Redis(tmp_path / "redis").start()
+    conf_dir, pid_dir = tmp_path / "conf", tmp_path / "pids"
+    conf_dir.mkdir()
+    (conf_dir / "common.properties").write_text("\n".join([
+        "redis.host=127.0.0.1", "redis.port=%d" % redis.port, "registry.ttl.ms=3000",
+        "dispatcher.port=%d" % free_port(), "worker.port=%d" % free_port(), "worker.cores=1",
+        "worker.memory=1g", "worker.spark.homes=%s" % install.home,
+        "worker.work.dir=%s" % (tmp_path / "work"), ""]))
+    (conf_dir / "hosts").write_text("[dispatcher]\n127.0.0.1\n\n[worker]\n127.0.0.2\n127.0.0.3\n")
+    env = dict(install.env(), EXTERNAL_SPARK_CONF_DIR=str(conf_dir), EXTERNAL_SPARK_PID_DIR=str(pid_dir))
+    pool = Pool(tmp_path / "status", install)
+    pool.redis = redis
+
+    def sbin(script):
+        return subprocess.run([str(REPO / "sbin" / script)], env=env, capture_output=True, text=True, timeout=120)
+
+    try:
+        started = sbin("start-all.sh")
+        assert started.returncode == 0, started.stdout + started.stderr
+        status = pool.wait_for(lambda s: len(s["workers"]) == 2 and len(s["dispatchers"]) == 1,
+                               "everything to register", 30)
+        assert sorted(w["host"] for w in status["workers"]) == ["127.0.0.2", "127.0.0.3"]
+        pid_files = sorted(p.name for p in pid_dir.glob("*.pid"))
+        assert len(pid_files) == 3 and all(p.startswith("external-spark-") for p in pid_files), pid_files
+        pids = [int(p.read_text()) for p in pid_dir.glob("*.pid")]
+        assert all(process_alive(p) for p in pids)
+        assert len(list(pid_dir.glob("*.log"))) == 3
+        # A second start changes nothing.
+        again = sbin("start-all.sh")
+        assert again.returncode != 0 and "Stop it first" in again.stdout, again.stdout
+        assert sorted(int(p.read_text()) for p in pid_dir.glob("*.pid")) == sorted(pids)
+        stopped = sbin("stop-all.sh")
+        assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+        assert not any(process_alive(p) for p in pids)
+        assert not list(pid_dir.glob("*.pid"))
+        # Started again, the old logs are rotated.
+        assert sbin("start-all.sh").returncode == 0
+        assert len(list(pid_dir.glob("*.log.1"))) == 3
+        assert sbin("stop-all.sh").returncode == 0
+    finally:
+        for pid_file in pid_dir.glob("*.pid"):
+            try:
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+        redis.stop()
