@@ -11,7 +11,7 @@ TRACES_DIR ?= ../shared/traces
 FIXTURES_DIR ?= ../shared/fixtures
 export TRACES_DIR FIXTURES_DIR
 
-.PHONY: test deps lint rust-test java-api-check dist bridge e2e bench bench-core bench-bridge evaluate demo fuzz clean
+.PHONY: test deps lint rust-test java-api-check dist bridge proxy e2e bench bench-core bench-bridge bench-external evaluate demo demo-external fuzz clean
 
 test: deps lint rust-test dist java-api-check e2e
 
@@ -43,7 +43,11 @@ dist:
 bridge:
 	$(CARGO) build --release -p pacer-bridge
 
-e2e: deps dist bridge
+# The release build of pacer-proxy (the external pool's dispatcher and worker agents).
+proxy:
+	$(CARGO) build --release -p pacer-proxy
+
+e2e: deps dist bridge proxy
 	$(PYTEST) -q tests/e2e
 
 bench: deps bench-core bench-bridge
@@ -53,6 +57,11 @@ bench-core:
 
 bench-bridge: deps bridge
 	.venv/spark-3.5/bin/python bench/bridge_throughput.py
+
+# External executors against the cluster manager's own: start-up delay and task throughput.
+bench-external: deps dist bridge proxy
+	.venv/spark-3.5/bin/python bench/external_executors.py
+	.venv/spark-4.0/bin/python bench/external_executors.py --version 4.0
 
 # Replays the traces under every policy: the tables of docs/EVALUATION.md and its figure.
 evaluate: bridge
