@@ -71,6 +71,11 @@ evaluate: bridge
 demo: deps dist bridge
 	.venv/spark-3.5/bin/python scripts/demo.py
 
+# Pacer bursting from a cluster manager that is too small to external executors; the report's
+# path is the last line.
+demo-external: deps dist bridge proxy
+	.venv/spark-3.5/bin/python scripts/demo_external.py
+
 # Runs each fuzz target for FUZZ_SECONDS (cargo-fuzz on the stable toolchain, no sanitizer).
 FUZZ_SECONDS ?= 60
 fuzz:

@@ -17,13 +17,15 @@ def load_run(event_log, index, kind, target_s, history):
         start = min(t for t, _ in changes) if changes else 0
     if end is None:
         end = max([t for t, _ in changes] + [e for _, e in jobs.values() if e] + [start])
-    timeline = [(0.0, 0)]
-    count = 0
-    for t, delta in sorted(changes):
-        count += delta
-        timeline.append((max(0.0, (t - start) / 1000.0), count))
     runtime = (end - start) / 1000.0
-    timeline.append((runtime, count))
+    timeline = step_timeline(changes, start, runtime)
+    external = set(log.external_executors())
+    external_changes = []
+    for executor_id in external:
+        e = log.executors[executor_id]
+        external_changes.append((e["added_ms"], 1))
+        if e["removed_ms"] is not None:
+            external_changes.append((e["removed_ms"], -1))
     executor_seconds = sum(c * (t2 - t1) for (t1, c), (t2, _) in zip(timeline, timeline[1:]))
     counts = [c for _, c in timeline]
     app_event_id = history.app_event_id(log.app_id) if log.app_id else None
@@ -38,12 +40,24 @@ def load_run(event_log, index, kind, target_s, history):
         "executor_minutes": executor_seconds / 60.0,
         "executors_seen": "%d–%d" % (min(counts[1:] or [0]), max(counts)),
         "timeline": timeline,
+        # Executors of Pacer's external pool over time (empty when there were none).
+        "timeline_external": step_timeline(external_changes, start, runtime) if external else [],
         "jobs": sorted(((s - start) / 1000.0, (e - start) / 1000.0, j) for j, (s, e) in jobs.items() if s and e),
         "killed": log.killed,
         "added_after_start": sum(1 for t, d in changes if d > 0 and (t - start) > 15_000),
         # What `pacer-bridge runs` lists as this run's scale-outs.
         "bridge_scale_outs": history.recommended_scale_outs(app_event_id) if app_event_id else [],
     }
+
+
+def step_timeline(changes, start, runtime):
+    """[(seconds since start, count)] of (epoch ms, +1/-1) changes, closed at `runtime`."""
+    timeline, count = [(0.0, 0)], 0
+    for t, delta in sorted(changes):
+        count += delta
+        timeline.append((max(0.0, (t - start) / 1000.0), count))
+    timeline.append((runtime, count))
+    return timeline
 
 
 def executors_svg(run, max_executors, max_time):
@@ -57,10 +71,14 @@ def executors_svg(run, max_executors, max_time):
         parts.append('<rect x="%.1f" y="12" width="%.1f" height="%.1f" fill="%s"><title>job %d: %.1f–%.1f s'
                      '</title></rect>' % (x(s), max(0.5, x(e) - x(s)), plot_h, "#eef3fb" if i % 2 else "#dde8f7",
                                           job, s, e))
-    points = []
-    for (t1, c), (t2, _) in zip(run["timeline"], run["timeline"][1:]):
-        points.append("%.1f,%.1f %.1f,%.1f" % (x(t1), y(c), x(t2), y(c)))
-    parts.append('<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="%s"/>' % " ".join(points))
+    def steps(timeline, color, label):
+        points = ["%.1f,%.1f %.1f,%.1f" % (x(t1), y(c), x(t2), y(c)) for (t1, c), (t2, _) in zip(timeline, timeline[1:])]
+        parts.append('<polyline class="%s" fill="none" stroke="%s" stroke-width="2" points="%s"/>' % (
+            label, color, " ".join(points)))
+
+    steps(run["timeline"], "#1f77b4", "all-executors")
+    if run.get("timeline_external"):
+        steps(run["timeline_external"], "#ff7f0e", "external-executors")
     if run["target_s"]:
         color = "#2ca02c" if run["verdict"] == "met" else "#d62728"
         parts.append('<line x1="%.1f" y1="8" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2" stroke-dasharray="5,3"/>'
@@ -106,7 +124,7 @@ def runtimes_svg(runs):
     return "".join(parts)
 
 
-def write_html(runs, path, app_name):
+def write_html(runs, path, app_name, title="Pacer demo", note=None):
     adaptive = [r for r in runs if r["target_s"]]
     met = sum(1 for r in adaptive if r["verdict"] == "met")
     all_met = adaptive and met == len(adaptive)
@@ -122,23 +140,25 @@ def write_html(runs, path, app_name):
                         html.escape("→".join(map(str, r.get("bridge_scale_outs", []))) or "–"), r["executors_seen"]))
     sections = []
     for r in runs:
-        title = "Run %d — %s" % (r["index"], "profiling" if not r["target_s"] else "target %.0f s: %s in %.1f s" % (
+        heading = "Run %d — %s" % (r["index"], "profiling" if not r["target_s"] else "target %.0f s: %s in %.1f s" % (
             r["target_s"], r["verdict"], r["runtime_s"]))
-        sections.append("<h3>%s</h3>%s" % (html.escape(title), executors_svg(r, max(max_executors, 1), max_time)))
-    page = """<!doctype html><html><head><meta charset="utf-8"><title>Pacer demo report</title>
+        sections.append("<h3>%s</h3>%s" % (html.escape(heading), executors_svg(r, max(max_executors, 1), max_time)))
+    page = """<!doctype html><html><head><meta charset="utf-8"><title>%s report</title>
 <style>body{font-family:sans-serif;margin:24px;max-width:900px}h1{margin-bottom:4px}
 .banner{font-size:26px;font-weight:bold;padding:12px 16px;border-radius:6px;color:white;background:%s}
 table{border-collapse:collapse;margin:16px 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
 td.met{color:#2ca02c;font-weight:bold}td.missed{color:#d62728;font-weight:bold}.note{color:#555}</style></head>
-<body><h1>Pacer demo</h1><p class="note">%s on a local Spark standalone cluster; bridge policy
-<code>pacer</code>. Profiling runs let the bridge explore scale-outs; adaptive runs have a runtime target.</p>
+<body><h1>%s</h1><p class="note">%s</p>
 <div class="banner">%s</div>
 <table><tr><th>run</th><th>kind</th><th>target</th><th>runtime</th><th>met</th><th>executor-minutes</th>
 <th>scale-outs recommended</th><th>executors seen</th></tr>%s</table>
 <h2>Runtime against target</h2>%s
-<h2>Executors over time</h2><p class="note">Blue: registered executors; shaded bands: Spark jobs;
-dashed line: the runtime target (green when met, red when missed).</p>%s
-</body></html>""" % ("#2ca02c" if all_met else "#d62728", html.escape(app_name), headline, "".join(rows),
+<h2>Executors over time</h2><p class="note">Blue: registered executors (all); orange: those of the
+external pool; shaded bands: Spark jobs; dashed line: the runtime target (green when met, red when
+missed).</p>%s
+</body></html>""" % (html.escape(title), "#2ca02c" if all_met else "#d62728", html.escape(title), note or (
+        "%s on a local Spark standalone cluster; bridge policy <code>pacer</code>. Profiling runs let the bridge "
+        "explore scale-outs; adaptive runs have a runtime target." % html.escape(app_name)), headline, "".join(rows),
                      runtimes_svg(runs), "".join(sections))
     Path(path).write_text(page)
     return str(path)
