@@ -11,16 +11,13 @@ Usage: .venv/spark-3.5/bin/python scripts/demo.py [--quick] [--out DIR]
 
 import argparse
 import json
-import signal
 import sys
-import time
-from pathlib import Path
 
-from demo_report import load_run, write_html
+from demo_report import announcer, prepare_output, submit_run, write_html
 from pacer_testbed.bridge import BridgeProcess
 from pacer_testbed.facts import BridgeHistory
 from pacer_testbed.repo import REPO
-from pacer_testbed.spark import SparkCluster, SparkInstall, event_log_conf, pacer_conf, submit
+from pacer_testbed.spark import SparkCluster, SparkInstall, event_log_conf, pacer_conf
 
 APP_NAME = "Pacer demo with Params(io-bound, 6 jobs)"
 MAX_EXECUTORS = 8
@@ -28,8 +25,7 @@ MAX_EXECUTORS = 8
 WORKLOAD = ["--jobs", 6, "--partitions", 16, "--records", 4800, "--ms-per-record", 2.0]
 
 
-def say(message):
-    print("[demo %s] %s" % (time.strftime("%H:%M:%S"), message), flush=True)
+say = announcer("demo")
 
 
 def main():
@@ -38,16 +34,8 @@ def main():
     parser.add_argument("--out", default=str(REPO / "demo-output"), help="folder for the data and the report")
     parser.add_argument("--target-s", type=float, default=60.0, help="runtime target of the adaptive runs")
     args = parser.parse_args()
-    out = Path(args.out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    events = out / "events"
-    events.mkdir(exist_ok=True)
+    out, events = prepare_output(args.out)
     profiling_runs, adaptive_runs = (1, 1) if args.quick else (3, 2)
-
-    def interrupted(signum, frame):
-        raise KeyboardInterrupt  # SIGTERM stops everything the way Ctrl-C does
-
-    signal.signal(signal.SIGTERM, interrupted)
     install = SparkInstall("3.5")
     cluster = SparkCluster(install, out / "cluster", cores=MAX_EXECUTORS, memory="8g")
     bridge = None
@@ -77,12 +65,8 @@ def main():
             label = "profiling run (the bridge picks a scale-out to explore)" if kind == "profiling" else \
                 "adaptive run, target %.0f s" % target_s
             say("run %d/%d: %s ..." % (i, len(plan), label))
-            before = set(events.iterdir())
-            result = submit(install, cluster.master_url, conf, WORKLOAD, out / ("run-%d-driver.log" % i))
-            if result.returncode != 0 or not (result.result and result.result["ok"]):
-                raise SystemExit("run %d failed:\n%s" % (i, result.describe()))
-            new = sorted(set(events.iterdir()) - before)
-            run = load_run(new[-1], i, kind, target_s, history)
+            run = submit_run(install, cluster.master_url, conf, WORKLOAD, out, events, i, kind, target_s,
+                             history)
             runs.append(run)
             say("run %d/%d done: %.1f s, %s, %.1f executor-minutes, executors %s" % (
                 i, len(plan), run["runtime_s"], run["verdict"], run["executor_minutes"], run["executors_seen"]))

@@ -15,17 +15,14 @@ Usage: .venv/spark-3.5/bin/python scripts/demo_external.py [--out DIR] [--target
 
 import argparse
 import json
-import signal
 import sys
-import time
-from pathlib import Path
 
-from demo_report import load_run, write_html
+from demo_report import announcer, prepare_output, submit_run, write_html
 from pacer_testbed.bridge import BridgeProcess
 from pacer_testbed.facts import BridgeHistory
 from pacer_testbed.pool import Pool
 from pacer_testbed.repo import REPO
-from pacer_testbed.spark import SparkCluster, SparkInstall, event_log_conf, pacer_conf, submit
+from pacer_testbed.spark import SparkCluster, SparkInstall, event_log_conf, pacer_conf
 
 APP_NAME = "Pacer burst demo with Params(io-bound, 8 jobs)"
 INTERNAL_EXECUTORS = 2
@@ -35,8 +32,7 @@ TARGET_EXECUTORS = 6
 WORKLOAD = ["--jobs", 8, "--partitions", 12, "--records", 3600, "--ms-per-record", 4.0]
 
 
-def say(message):
-    print("[demo-external %s] %s" % (time.strftime("%H:%M:%S"), message), flush=True)
+say = announcer("demo-external")
 
 
 def main():
@@ -44,15 +40,7 @@ def main():
     parser.add_argument("--out", default=str(REPO / "demo-output" / "external"), help="folder for data and report")
     parser.add_argument("--target-s", type=float, default=60.0, help="runtime target of both runs")
     args = parser.parse_args()
-    out = Path(args.out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    events = out / "events"
-    events.mkdir(exist_ok=True)
-
-    def interrupted(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupted)
+    out, events = prepare_output(args.out)
     install = SparkInstall("3.5")
     cluster = SparkCluster(install, out / "cluster", cores=INTERNAL_EXECUTORS, memory="4g")
     pool = Pool(out / "pool", install, hosts=("127.0.0.2", "127.0.0.3"), cores=2, memory="2g")
@@ -79,12 +67,8 @@ def main():
                 **event_log_conf(events),
             })
             say("run %d/2: reschedule.dst.executor=%s, target %.0f s ..." % (i, destination, args.target_s))
-            before = set(events.iterdir())
-            result = submit(install, cluster.master_url, conf, WORKLOAD, out / ("run-%d-driver.log" % i))
-            if result.returncode != 0 or not (result.result and result.result["ok"]):
-                raise SystemExit("run %d failed:\n%s" % (i, result.describe()))
-            new = sorted(set(events.iterdir()) - before)
-            run = load_run(new[-1], i, destination, args.target_s, history)
+            run = submit_run(install, cluster.master_url, conf, WORKLOAD, out, events, i, destination,
+                             args.target_s, history)
             runs.append(run)
             external = max(c for _, c in run["timeline_external"]) if run["timeline_external"] else 0
             say("run %d/2 done: %.1f s, %s, %.1f executor-minutes, executors %s (%d external at most)" % (

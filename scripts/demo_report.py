@@ -1,11 +1,47 @@
-"""A run's facts for the demo (from its Spark event log and the bridge's history) and the demo's
-HTML report (inline SVG, no external files): executors over time with job boundaries and the
-target, and runtime against target."""
+"""What the demos share: a run's facts (from its Spark event log and the bridge's history), the
+HTML report (inline SVG, no external files: executors over time with job boundaries and the
+target, and runtime against target), the output folder and progress lines."""
 
 import html
+import signal
+import time
 from pathlib import Path
 
 from pacer_testbed.facts import EventLog
+from pacer_testbed.spark import submit
+
+
+def announcer(name):
+    """A function printing `[name HH:MM:SS] message` lines."""
+    def say(message):
+        print("[%s %s] %s" % (name, time.strftime("%H:%M:%S"), message), flush=True)
+
+    return say
+
+
+def prepare_output(out):
+    """Creates the output folder and its events/ folder, and makes SIGTERM stop a demo the way
+    Ctrl-C does (everything it started is stopped); returns both folders."""
+    out = Path(out).resolve()
+    events = out / "events"
+    events.mkdir(parents=True, exist_ok=True)
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
+    return out, events
+
+
+def submit_run(install, master_url, conf, workload, out, events, index, kind, target_s, history):
+    """Runs the example application once (its driver log in `out`) and returns its facts;
+    stops the demo if the run fails or computes a wrong result."""
+    before = set(events.iterdir())
+    result = submit(install, master_url, conf, workload, out / ("run-%d-driver.log" % index))
+    if result.returncode != 0 or not (result.result and result.result["ok"]):
+        raise SystemExit("run %d failed:\n%s" % (index, result.describe()))
+    new = sorted(set(events.iterdir()) - before)
+    return load_run(new[-1], index, kind, target_s, history)
 
 
 def load_run(event_log, index, kind, target_s, history):

@@ -155,31 +155,21 @@ impl Controller {
                 }
             }
             let mut actions = Vec::new();
-            let killed_internal = self.kill_idle(
-                Pool::Internal,
-                live_internal,
-                internal,
+            let (killed, waiting_for_idle) = self.kill_excess(
+                [
+                    (Pool::Internal, live_internal, internal),
+                    (Pool::External, live_external, external),
+                ],
                 now_ms,
                 executors,
                 &mut actions,
             );
-            let killed_external = self.kill_idle(
-                Pool::External,
-                live_external,
-                external,
-                now_ms,
-                executors,
-                &mut actions,
-            );
-            if internal != current_internal || killed_internal + killed_external > 0 {
+            if internal != current_internal || killed > 0 {
                 actions.push(Action::RequestTotal(internal));
             }
             self.requested_total = Some(internal);
             self.external_target = Some(external);
             self.last_request_at = Some(now);
-            let waiting_for_idle = self.kills_enabled
-                && (live_internal - killed_internal > internal
-                    || live_external - killed_external > external);
             return Decision {
                 actions,
                 recheck_at: waiting_for_idle.then(|| now + IDLE_RECHECK),
@@ -192,32 +182,43 @@ impl Controller {
             return Decision::default();
         }
         let mut actions = Vec::new();
-        let killed_internal = self.kill_idle(
-            Pool::Internal,
-            live_internal,
-            internal,
+        let (killed, waiting) = self.kill_excess(
+            [
+                (Pool::Internal, live_internal, internal),
+                (Pool::External, live_external, external),
+            ],
             now_ms,
             executors,
             &mut actions,
         );
-        let killed_external = self.kill_idle(
-            Pool::External,
-            live_external,
-            external,
-            now_ms,
-            executors,
-            &mut actions,
-        );
-        if killed_internal + killed_external > 0 {
+        if killed > 0 {
             actions.push(Action::RequestTotal(internal));
         }
-        let waiting = live_internal - killed_internal > internal
-            || live_external - killed_external > external;
         Decision {
             actions,
             recheck_at: waiting.then(|| now + IDLE_RECHECK),
             requested: None,
         }
+    }
+
+    /// Kills idle executors above each pool's target, given as (pool, live, target). Returns
+    /// how many were killed and whether some pool still has more than its target (waiting for
+    /// busy executors to become idle).
+    fn kill_excess(
+        &self,
+        pools: [(Pool, u32, u32); 2],
+        now_ms: i64,
+        executors: &mut Executors,
+        actions: &mut Vec<Action>,
+    ) -> (u32, bool) {
+        let mut killed = 0;
+        let mut waiting = false;
+        for (pool, live, target) in pools {
+            let n = self.kill_idle(pool, live, target, now_ms, executors, actions);
+            killed += n;
+            waiting |= self.kills_enabled && live - n > target;
+        }
+        (killed, waiting)
     }
 
     fn kill_idle(

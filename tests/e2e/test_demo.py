@@ -9,9 +9,10 @@ from pacer_testbed.processes import stop_process_group
 from pacer_testbed.repo import REPO
 
 
-def test_quick_demo(tmp_path):
-    out = tmp_path / "demo"
-    demo = subprocess.Popen([sys.executable, str(REPO / "scripts" / "demo.py"), "--quick", "--out", str(out)],
+def run_demo(script, out, *args):
+    """Runs a demo script to its end; returns its standard output after checking that it
+    succeeded and ended with its report's path."""
+    demo = subprocess.Popen([sys.executable, str(REPO / "scripts" / script), "--out", str(out)] + list(args),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         stdout, stderr = demo.communicate(timeout=900)
@@ -21,6 +22,12 @@ def test_quick_demo(tmp_path):
     assert demo.returncode == 0, stdout[-4000:] + stderr[-4000:]
     last_line = stdout.strip().splitlines()[-1]
     assert last_line.endswith("report.html") and (out / "report.html").exists(), stdout
+    return stdout
+
+
+def test_quick_demo(tmp_path):
+    out = tmp_path / "demo"
+    stdout = run_demo("demo.py", out, "--quick")
     page = (out / "report.html").read_text()
     assert "Pacer met" in page and "<svg" in page
     runs = json.loads((out / "runs.json").read_text())
@@ -34,14 +41,7 @@ def test_quick_demo(tmp_path):
 
 def test_external_demo(tmp_path):
     out = tmp_path / "demo-external"
-    demo = subprocess.Popen([sys.executable, str(REPO / "scripts" / "demo_external.py"), "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        stdout, stderr = demo.communicate(timeout=900)
-    finally:
-        stop_process_group(demo, grace=60)
-    assert demo.returncode == 0, stdout[-4000:] + stderr[-4000:]
-    assert stdout.strip().splitlines()[-1].endswith("report.html"), stdout
+    run_demo("demo_external.py", out)
     page = (out / "report.html").read_text()
     assert 'class="external-executors"' in page and "With the external pool" in page
     internal, burst = json.loads((out / "runs.json").read_text())

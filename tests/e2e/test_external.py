@@ -4,6 +4,7 @@ standing in for hosts, starting real executor JVMs for the running driver. Facts
 Spark's event log (executor ids, hosts, the pool tag, which executor ran each task) and the
 registry (`pacer-proxy status --json`)."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -101,6 +102,26 @@ class PidWatch:
         self._thread.join(10)
 
 
+@contextlib.contextmanager
+def meanwhile(action):
+    """Runs `action` (a fault to inject) on a thread while the block runs; waits for it at the
+    end and raises what it raised."""
+    failures = []
+
+    def run():
+        try:
+            action()
+        except BaseException as e:  # noqa: B902 - reported on the test's thread
+            failures.append(e)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    yield
+    thread.join(60)
+    if failures:
+        raise failures[0]
+
+
 def wait_until(condition, what, timeout):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -189,11 +210,9 @@ def test_a_worker_killed_mid_job_costs_retries_not_the_result(cluster, tmp_path)
         victim.kill()
 
     try:
-        killer = threading.Thread(target=kill_when_busy, daemon=True)
-        killer.start()
-        _, log = run_app(cluster, conf_for(cluster, pool, bridge, tmp_path, "external"), tmp_path,
-                         ["--jobs", 4, "--records", 4000, "--ms-per-record", 2])
-        killer.join(10)
+        with meanwhile(kill_when_busy):
+            _, log = run_app(cluster, conf_for(cluster, pool, bridge, tmp_path, "external"), tmp_path,
+                             ["--jobs", 4, "--records", 4000, "--ms-per-record", 2])
         assert "at" in killed, "the worker was not killed"
         # Its registry entry expires; nothing was placed on it after its death.
         status = pool.wait_for(lambda s: all(w["host"] != "127.0.0.2" for w in s["workers"]),
@@ -218,11 +237,9 @@ def test_redis_stopped_mid_job_and_restarted(cluster, pool, tmp_path):
         pool.redis.start()
 
     try:
-        bouncer = threading.Thread(target=bounce, daemon=True)
-        bouncer.start()
-        _, log = run_app(cluster, conf_for(cluster, pool, bridge, tmp_path, "external"), tmp_path,
-                         ["--jobs", 4, "--records", 2000, "--pause-ms", 2000])
-        bouncer.join(30)
+        with meanwhile(bounce):
+            _, log = run_app(cluster, conf_for(cluster, pool, bridge, tmp_path, "external"), tmp_path,
+                             ["--jobs", 4, "--records", 2000, "--pause-ms", 2000])
     finally:
         bridge.stop()
     # The dispatcher placed on the workers it knew while Redis was away.
