@@ -16,12 +16,14 @@
 //! - [`loadgen`]: simulated applications against any bridge (`bench`).
 //! - [`runs`], [`output`]: the `runs` listing, and how the command line prints reports.
 //! - [`logger`]: log lines on standard error.
+//! - [`metrics`]: the Prometheus metrics of `serve --http`.
 //!
 //! The wire messages are the `pacer-protocol` crate's; `main.rs` only defines the command line.
 
 pub mod history;
 pub mod loadgen;
 pub mod logger;
+pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod policy;

@@ -22,8 +22,9 @@ use std::time::{Duration, Instant};
 
 use pacer_protocol::{Codec, Event, EventType, ProtocolError};
 
+use crate::metrics::Metrics;
 use crate::policy::Policy;
-use crate::store::{Store, StoreError};
+use crate::store::{Reader, Store, StoreError};
 use dispatch::Dispatcher;
 use service::Service;
 use wire::{decode, encode_reply, error_reply, Decoded};
@@ -102,7 +103,40 @@ pub struct RunningServer {
     stop: Arc<AtomicBool>,
     counters: Arc<Counters>,
     service: Arc<Service>,
+    state: Arc<ServerState>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// What the operational endpoints (`serve --http`) read while the server runs.
+pub struct ServerState {
+    pub metrics: Arc<Metrics>,
+    store: Arc<Store>,
+    service: Arc<Service>,
+    serving: AtomicBool,
+}
+
+impl ServerState {
+    /// Metrics in Prometheus' text format.
+    pub fn metrics_text(&self) -> String {
+        self.metrics
+            .render(self.service.live_runs(), self.store.pending())
+    }
+
+    /// The socket is bound and served, and the history store accepts writes.
+    pub fn ready(&self) -> Result<(), String> {
+        if !self.serving.load(Ordering::Relaxed) {
+            return Err("the socket is not served".into());
+        }
+        if !self.store.writable() {
+            return Err("the history store does not accept writes".into());
+        }
+        Ok(())
+    }
+
+    /// A connection for reading the history.
+    pub fn reader(&self) -> Result<Reader, StoreError> {
+        self.store.reader()
+    }
 }
 
 impl RunningServer {
@@ -113,6 +147,11 @@ impl RunningServer {
 
     pub fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    /// For the operational endpoints.
+    pub fn state(&self) -> Arc<ServerState> {
+        self.state.clone()
     }
 
     pub fn live_runs(&self) -> usize {
@@ -176,7 +215,13 @@ struct Request {
 static INSTANCE: AtomicU64 = AtomicU64::new(0);
 
 pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
-    let store = Arc::new(Store::open(&config.db).map_err(ServeError::Store)?);
+    let metrics = Arc::new(Metrics::new(&config.policy.name()));
+    let observer = {
+        let metrics = metrics.clone();
+        Box::new(move |changes, took| metrics.store_committed(changes, took))
+    };
+    let store =
+        Arc::new(Store::open_observed(&config.db, Some(observer)).map_err(ServeError::Store)?);
     let first_id = store
         .reader()
         .and_then(|r| r.max_app_event_id())
@@ -188,6 +233,7 @@ pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
         store.clone(),
         first_id,
         counters.clone(),
+        metrics.clone(),
     ));
 
     let context = zmq::Context::new();
@@ -217,18 +263,23 @@ pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
         let reader = store.reader().map_err(ServeError::Store)?;
         let push = context.socket(zmq::PUSH)?;
         push.connect(&replies_endpoint)?;
-        let (dispatcher, service, counters) =
-            (dispatcher.clone(), service.clone(), counters.clone());
+        let (dispatcher, service, counters, metrics) = (
+            dispatcher.clone(),
+            service.clone(),
+            counters.clone(),
+            metrics.clone(),
+        );
         let worker = std::thread::Builder::new()
             .name(format!("bridge-worker-{i}"))
             .spawn(move || {
                 while let Some((key, request)) = dispatcher.take() {
                     let codec = request.codec;
-                    let reply = service.handle(request.event, &reader);
+                    let reply = handle_timed(&service, &metrics, request.event, &reader);
                     let mut frames = request.envelope;
                     frames.push(encode_reply(codec, &reply));
                     if push.send_multipart(frames, 0).is_ok() {
                         counters.replied.fetch_add(1, Ordering::Relaxed);
+                        metrics.reply();
                     }
                     dispatcher.done(&key);
                 }
@@ -244,7 +295,15 @@ pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
         workers.len()
     );
     let stop = Arc::new(AtomicBool::new(false));
+    let state = Arc::new(ServerState {
+        metrics: metrics.clone(),
+        store: store.clone(),
+        service: service.clone(),
+        serving: AtomicBool::new(true),
+    });
     let socket_loop = SocketLoop {
+        metrics,
+        state: state.clone(),
         router,
         replies,
         dispatcher,
@@ -269,11 +328,28 @@ pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
         stop,
         counters,
         service,
+        state,
         thread: Some(thread),
     })
 }
 
+/// Handles one event and records how long it took.
+fn handle_timed(
+    service: &Service,
+    metrics: &Metrics,
+    event: Event,
+    reader: &Reader,
+) -> pacer_protocol::Reply {
+    let kind = event.event_type();
+    let started = Instant::now();
+    let reply = service.handle(event, reader);
+    metrics.decision(kind, started.elapsed());
+    reply
+}
+
 struct SocketLoop {
+    metrics: Arc<Metrics>,
+    state: Arc<ServerState>,
     router: zmq::Socket,
     replies: zmq::Socket,
     dispatcher: Arc<Dispatcher<Request>>,
@@ -328,15 +404,17 @@ impl SocketLoop {
             let _ = worker.join();
         }
         self.forward_replies();
+        self.state.serving.store(false, Ordering::Relaxed);
         log::info!("stopped; {}", self.counters.summary());
     }
 
     /// Answers on the socket thread.
     fn handle_inline(&mut self, mut frames: Vec<Vec<u8>>, codec: Codec, event: Event) {
-        let reply = self.service.handle(event, &self.reader);
+        let reply = handle_timed(&self.service, &self.metrics, event, &self.reader);
         frames.push(encode_reply(codec, &reply));
         if self.router.send_multipart(frames, zmq::DONTWAIT).is_ok() {
             self.counters.replied.fetch_add(1, Ordering::Relaxed);
+            self.metrics.reply();
         }
     }
 
@@ -373,6 +451,7 @@ impl SocketLoop {
             Decoded::Event(codec, event) => {
                 let kind = event.event_type();
                 self.counters.by_type[kind as usize].fetch_add(1, Ordering::Relaxed);
+                self.metrics.message(kind, codec);
                 let key = match event.app_event_id() {
                     Some(id) => id.to_string(),
                     None => {
@@ -408,6 +487,7 @@ impl SocketLoop {
                 fallback,
             } => {
                 let n = self.counters.bad_messages.fetch_add(1, Ordering::Relaxed);
+                self.metrics.decode_error(problem.kind());
                 if matches!(problem, ProtocolError::TooLarge { .. }) {
                     self.counters.too_large.fetch_add(1, Ordering::Relaxed);
                 }
@@ -430,6 +510,7 @@ impl SocketLoop {
                 frames.push(reply);
                 let _ = self.router.send_multipart(frames, zmq::DONTWAIT);
                 self.counters.replied.fetch_add(1, Ordering::Relaxed);
+                self.metrics.reply();
             }
         }
     }

@@ -13,6 +13,7 @@ use pacer_protocol::{self as protocol, Event, EventType, Reply};
 use super::history_cache::HistoryCache;
 use super::Counters;
 use crate::history::{mean_scale_out, JobRecord, RunRecord, ScaleOutRange};
+use crate::metrics::{Metrics, RunOutcome};
 use crate::policy::{Decision, JobEnded, Policy, RunPlan, RunSpec};
 use crate::store::{
     AppEndRow, AppRow, Change, JobEndRow, JobStartRow, Reader, RecommendationRow, RunningApp, Store,
@@ -45,6 +46,7 @@ pub struct Service {
     history: HistoryCache,
     next_id: AtomicU64,
     counters: Arc<Counters>,
+    metrics: Arc<Metrics>,
     slow_decisions: AtomicBool,
 }
 
@@ -54,6 +56,7 @@ impl Service {
         store: Arc<Store>,
         first_id: u64,
         counters: Arc<Counters>,
+        metrics: Arc<Metrics>,
     ) -> Service {
         Service {
             policy,
@@ -62,6 +65,7 @@ impl Service {
             history: HistoryCache::default(),
             next_id: AtomicU64::new(first_id),
             counters,
+            metrics,
             slow_decisions: AtomicBool::new(false),
         }
     }
@@ -125,6 +129,7 @@ impl Service {
             history.len(),
             decision.reason
         );
+        self.metrics.run_started();
         self.store.write(Change::AppStarted(Box::new(AppRow {
             app_event_id: app_event_id.clone(),
             application_id: start.application_id.clone(),
@@ -391,14 +396,16 @@ impl Service {
             end_ms: end.app_time,
             final_scale_out: end.num_executors,
         }));
-        let met = if run.spec.is_adaptive {
-            if runtime_ms <= run.spec.target_ms {
-                ", target met"
-            } else {
-                ", target missed"
-            }
-        } else {
-            ""
+        let outcome = match (run.spec.is_adaptive, runtime_ms <= run.spec.target_ms) {
+            (false, _) => RunOutcome::NoTarget,
+            (true, true) => RunOutcome::Met,
+            (true, false) => RunOutcome::Missed,
+        };
+        self.metrics.run_finished(outcome);
+        let met = match outcome {
+            RunOutcome::Met => ", target met",
+            RunOutcome::Missed => ", target missed",
+            RunOutcome::NoTarget => "",
         };
         log::info!(
             "run {} of '{}' ended after {runtime_ms} ms{met}",

@@ -14,16 +14,19 @@ mod schema;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Sender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use parking_lot::Mutex;
 use rusqlite::Connection;
 
-pub use queries::{Reader, RunningApp, TraceRow};
+pub use queries::{Reader, RunDecision, RunDetail, RunJob, RunningApp, TraceRow};
 pub use rows::{AppEndRow, AppRow, JobEndRow, JobStartRow, RecommendationRow};
 pub use schema::VERSION as SCHEMA_VERSION;
-pub use writer::Change;
+use writer::WriterState;
+pub use writer::{Change, CommitObserver};
 
 #[derive(Debug)]
 pub struct StoreError(pub String);
@@ -46,6 +49,7 @@ pub struct Store {
     path: PathBuf,
     sender: Mutex<Option<Sender<Change>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    state: Arc<WriterState>,
 }
 
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
@@ -62,25 +66,56 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
 impl Store {
     /// Opens (creating or migrating if needed) the database and starts the writer thread.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_observed(path, None)
+    }
+
+    /// [`Store::open`] with `observer` called after every transaction.
+    pub fn open_observed(
+        path: &Path,
+        observer: Option<CommitObserver>,
+    ) -> Result<Store, StoreError> {
         let mut conn = open_connection(path)?;
         schema::migrate(&mut conn)?;
         let (sender, receiver) = mpsc::channel();
+        let state = Arc::new(WriterState::default());
+        let writer_state = state.clone();
         let writer = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer::write_loop(conn, receiver))
+            .spawn(move || writer::write_loop(conn, receiver, writer_state, observer))
             .map_err(|e| StoreError(format!("cannot start the store writer: {e}")))?;
         Ok(Store {
             path: path.to_path_buf(),
             sender: Mutex::new(Some(sender)),
             writer: Mutex::new(Some(writer)),
+            state,
         })
     }
 
     /// Queues a change for the writer thread; it is committed within a few milliseconds.
     pub fn write(&self, change: Change) {
         if let Some(sender) = self.sender.lock().as_ref() {
-            let _ = sender.send(change);
+            self.state.pending.fetch_add(1, Ordering::Relaxed);
+            if sender.send(change).is_err() {
+                self.state.pending.fetch_sub(1, Ordering::Relaxed);
+            }
         }
+    }
+
+    /// Changes queued and not yet committed.
+    pub fn pending(&self) -> usize {
+        self.state.pending.load(Ordering::Relaxed)
+    }
+
+    /// The writer runs and its last transaction was committed.
+    pub fn writable(&self) -> bool {
+        let running = self
+            .writer
+            .lock()
+            .as_ref()
+            .is_some_and(|writer| !writer.is_finished());
+        running
+            && !self.state.stopped.load(Ordering::Relaxed)
+            && !self.state.failing.load(Ordering::Relaxed)
     }
 
     /// Waits until every change sent before is committed.

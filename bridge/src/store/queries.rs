@@ -31,6 +31,37 @@ pub struct TraceRow {
     pub scale_out: u32,
 }
 
+/// A job of one run as the bridge saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunJob {
+    pub job_id: i64,
+    pub start_ms: Option<i64>,
+    pub end_ms: Option<i64>,
+    pub start_scale_out: Option<i64>,
+    pub end_scale_out: Option<i64>,
+}
+
+/// A recommendation the bridge made in one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunDecision {
+    pub time_ms: i64,
+    pub event_type: String,
+    pub job_id: Option<i64>,
+    pub from_scale_out: Option<i64>,
+    pub to_scale_out: i64,
+    pub reason: String,
+}
+
+/// One run with its jobs and decisions, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunDetail {
+    pub summary: RunSummary,
+    /// APPLICATION_END's executors (None while running).
+    pub final_scale_out: Option<i64>,
+    pub jobs: Vec<RunJob>,
+    pub decisions: Vec<RunDecision>,
+}
+
 pub struct Reader {
     pub(super) conn: Connection,
 }
@@ -186,6 +217,77 @@ impl Reader {
             run.scale_outs.extend(later);
         }
         Ok(runs)
+    }
+
+    /// One run with its jobs and decisions; None when there is no such run.
+    pub fn run_detail(&self, app_event_id: &str) -> Result<Option<RunDetail>, StoreError> {
+        let summary = self.conn.query_row(
+            "SELECT app_event_id, app_name, is_adaptive, start_ms, end_ms, target_runtime_ms, initial_scale_out,
+             policy, final_scale_out FROM applications WHERE app_event_id = ?1",
+            params![app_event_id],
+            |r| {
+                Ok((
+                    RunSummary {
+                        app_event_id: r.get(0)?,
+                        app_name: r.get(1)?,
+                        is_adaptive: r.get(2)?,
+                        start_ms: r.get(3)?,
+                        end_ms: r.get(4)?,
+                        target_runtime_ms: r.get(5)?,
+                        scale_outs: vec![r.get(6)?],
+                        policy: r.get(7)?,
+                    },
+                    r.get::<_, Option<i64>>(8)?,
+                ))
+            },
+        );
+        let (mut summary, final_scale_out) = match summary.optional()? {
+            Some(found) => found,
+            None => return Ok(None),
+        };
+        let mut jobs = self.conn.prepare_cached(
+            "SELECT job_id, start_ms, end_ms, start_scale_out, end_scale_out FROM jobs WHERE app_event_id = ?1
+             ORDER BY COALESCE(start_ms, end_ms), job_id",
+        )?;
+        let jobs: Vec<RunJob> = jobs
+            .query_map(params![app_event_id], |r| {
+                Ok(RunJob {
+                    job_id: r.get(0)?,
+                    start_ms: r.get(1)?,
+                    end_ms: r.get(2)?,
+                    start_scale_out: r.get(3)?,
+                    end_scale_out: r.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut decisions = self.conn.prepare_cached(
+            "SELECT time_ms, event_type, job_id, from_scale_out, to_scale_out, reason FROM recommendations
+             WHERE app_event_id = ?1 ORDER BY id",
+        )?;
+        let decisions: Vec<RunDecision> = decisions
+            .query_map(params![app_event_id], |r| {
+                Ok(RunDecision {
+                    time_ms: r.get(0)?,
+                    event_type: r.get(1)?,
+                    job_id: r.get(2)?,
+                    from_scale_out: r.get(3)?,
+                    to_scale_out: r.get(4)?,
+                    reason: r.get(5)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        summary.scale_outs.extend(
+            decisions
+                .iter()
+                .filter(|d| d.event_type != "APPLICATION_START")
+                .map(|d| d.to_scale_out.max(0) as u32),
+        );
+        Ok(Some(RunDetail {
+            summary,
+            final_scale_out,
+            jobs,
+            decisions,
+        }))
     }
 
     /// Job rows of the finished runs of an application, in the trace format's order.

@@ -1,7 +1,9 @@
 //! The writer thread: applies [`Change`]s in order, batching the ones that arrive together into
 //! one transaction (group commit), so request handling never waits for the disk.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
@@ -26,7 +28,24 @@ pub enum Change {
     Flush(SyncSender<()>),
 }
 
-pub(super) fn write_loop(mut conn: Connection, receiver: Receiver<Change>) {
+/// Called after every transaction with the number of changes it held and how long it took.
+pub type CommitObserver = Box<dyn Fn(usize, Duration) + Send + 'static>;
+
+/// The writer's state as others see it: what waits for it, and whether its last transaction
+/// failed.
+#[derive(Debug, Default)]
+pub struct WriterState {
+    pub(super) pending: AtomicUsize,
+    pub(super) failing: AtomicBool,
+    pub(super) stopped: AtomicBool,
+}
+
+pub(super) fn write_loop(
+    mut conn: Connection,
+    receiver: Receiver<Change>,
+    state: Arc<WriterState>,
+    observer: Option<CommitObserver>,
+) {
     lower_thread_priority();
     while let Ok(first) = receiver.recv() {
         let deadline = Instant::now() + GROUP_COMMIT;
@@ -38,14 +57,23 @@ pub(super) fn write_loop(mut conn: Connection, receiver: Receiver<Change>) {
                 Err(_) => break,
             }
         }
+        let changes = batch.len();
+        let started = Instant::now();
         let mut acks = Vec::new();
-        if let Err(e) = apply(&mut conn, batch, &mut acks) {
+        let outcome = apply(&mut conn, batch, &mut acks);
+        if let Err(e) = &outcome {
             log::error!("history store: a batch of writes failed and was rolled back: {e}");
+        }
+        state.failing.store(outcome.is_err(), Ordering::Relaxed);
+        state.pending.fetch_sub(changes, Ordering::Relaxed);
+        if let Some(observe) = &observer {
+            observe(changes, started.elapsed());
         }
         for ack in acks {
             let _ = ack.send(());
         }
     }
+    state.stopped.store(true, Ordering::Relaxed);
 }
 
 fn apply(
