@@ -17,10 +17,12 @@
 //! - [`runs`], [`output`]: the `runs` listing, and how the command line prints reports.
 //! - [`logger`]: log lines on standard error.
 //! - [`metrics`]: the Prometheus metrics of `serve --http`.
+//! - [`http`]: `serve --http`: metrics, health, and the live view of runs (axum, askama, plotters).
 //!
 //! The wire messages are the `pacer-protocol` crate's; `main.rs` only defines the command line.
 
 pub mod history;
+pub mod http;
 pub mod loadgen;
 pub mod logger;
 pub mod metrics;

@@ -1,5 +1,6 @@
 //! The `pacer-bridge` command line: argument definitions and dispatch to the library.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use pacer_bridge::replay::{self, Outside, ReplayConfig};
 use pacer_bridge::runs::RunList;
 use pacer_bridge::server::{self, ServerConfig};
 use pacer_bridge::store::Store;
-use pacer_bridge::{logger, policy, trace};
+use pacer_bridge::{http, logger, policy, trace};
 use pacer_protocol::Codec;
 
 #[derive(Parser)]
@@ -105,6 +106,10 @@ struct ServeArgs {
     /// Threads running the policy (one application at a time each).
     #[arg(long, default_value_t = 4)]
     workers: usize,
+    /// Serve /metrics, /healthz, /readyz and the live view of runs on HOST:PORT (a bare port
+    /// is on loopback). Off unless given.
+    #[arg(long, value_name = "ADDR", value_parser = http::parse_address)]
+    http: Option<SocketAddr>,
 }
 
 #[derive(Args)]
@@ -189,15 +194,25 @@ fn run(command: Command) -> Result<(), String> {
             output::print(&report, args.format);
             Ok(())
         }
-        Command::Serve(args) => server::start(ServerConfig {
-            bind: args.bind,
-            db: args.database.db,
-            policy: policy::by_name(&args.policy)?,
-            max_message_bytes: args.max_message_bytes,
-            workers: args.workers,
-        })
-        .map_err(|e| e.to_string())?
-        .serve_until_signalled(),
+        Command::Serve(args) => {
+            let server = server::start(ServerConfig {
+                bind: args.bind,
+                db: args.database.db,
+                policy: policy::by_name(&args.policy)?,
+                max_message_bytes: args.max_message_bytes,
+                workers: args.workers,
+            })
+            .map_err(|e| e.to_string())?;
+            let _http = match args.http {
+                Some(address) => {
+                    let http = http::start(address, server.state())?;
+                    log::info!("metrics and the live view on http://{}/", http.address());
+                    Some(http)
+                }
+                None => None,
+            };
+            server.serve_until_signalled()
+        }
         Command::Runs(args) => {
             let store = Store::open_existing(&args.database.db).map_err(|e| e.to_string())?;
             let runs = store

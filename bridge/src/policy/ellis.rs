@@ -153,6 +153,16 @@ impl RunPlan for EllisPlan {
             None
         }
     }
+
+    fn predicted_end_ms(&self, ended: &JobEnded<'_>, scale_out: u32) -> Option<i64> {
+        let i = self.spec.range.index(scale_out);
+        let upcoming: f64 = self
+            .predictions
+            .range(ended.job_id + 1..)
+            .map(|(_, p)| p[i])
+            .sum();
+        Some(ended.end_ms + upcoming as i64)
+    }
 }
 
 #[cfg(test)]

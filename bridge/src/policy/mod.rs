@@ -115,6 +115,13 @@ pub trait RunPlan: Send {
 
     /// A new scale-out after a job, or None to keep the current one.
     fn after_job(&mut self, ended: &JobEnded<'_>) -> Option<Decision>;
+
+    /// When the run is predicted to end (epoch ms) if it goes on at `scale_out` after the job
+    /// that just ended; None when the plan has no model of the remaining jobs. Shown beside
+    /// the actual finish, so a user can judge the predictions the decisions rest on.
+    fn predicted_end_ms(&self, _ended: &JobEnded<'_>, _scale_out: u32) -> Option<i64> {
+        None
+    }
 }
 
 /// Policies by their `--policy` name: `noop`, `fixed:N`, `ellis`, `pacer`.

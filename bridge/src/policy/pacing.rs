@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use super::{
     start_without_models, Decision, JobEnded, Policy, RunPlan, RunSpec, SlowerRun, MIN_MODEL_RUNS,
 };
-use crate::history::{RunRecord, ScaleOutRange};
+use crate::history::{JobRecord, RunRecord, ScaleOutRange};
 use crate::model::ellis_predictions;
 use crate::stats::{durations_by_job, median_per_scale_out, quantile};
 
@@ -141,6 +141,17 @@ impl Model {
     /// Observed speed after some jobs: actual over predicted time, shrunk towards 1.
     fn speed(&self, actual_ms: f64, predicted_ms: f64) -> f64 {
         (actual_ms + self.prior_ms) / (predicted_ms + self.prior_ms)
+    }
+
+    /// The speed of a run so far, from its finished jobs that have predictions.
+    fn run_speed(&self, jobs_done: &[JobRecord], range: ScaleOutRange) -> f64 {
+        let (actual, predicted) = jobs_done.iter().fold((0.0, 0.0), |(a, p), job| {
+            match self.predicted(job.job_id, job.scale_out, range) {
+                Some(pj) => (a + job.duration_ms as f64, p + pj),
+                None => (a, p),
+            }
+        });
+        self.speed(actual, predicted)
     }
 
     /// Predicted time left after the job `after` (None: before any), at scale-out `x`.
@@ -276,14 +287,7 @@ impl RunPlan for PacerPlan {
         let current = range.clamp(i64::from(ended.current_scale_out));
         // Nothing to decide when no known job is left.
         model.predictions.range(ended.job_id + 1..).next()?;
-        let (actual, predicted) =
-            ended.jobs_done.iter().fold((0.0, 0.0), |(a, p), job| {
-                match model.predicted(job.job_id, job.scale_out, range) {
-                    Some(pj) => (a + job.duration_ms as f64, p + pj),
-                    None => (a, p),
-                }
-            });
-        let speed = model.speed(actual, predicted);
+        let speed = model.run_speed(ended.jobs_done, range);
         let budget = (self.spec.target_ms - (ended.end_ms - self.spec.start_ms)) as f64;
         let k = ended.jobs_done.len();
 
@@ -344,6 +348,16 @@ impl RunPlan for PacerPlan {
                 })
             }
         }
+    }
+
+    fn predicted_end_ms(&self, ended: &JobEnded<'_>, scale_out: u32) -> Option<i64> {
+        let model = &self.model;
+        let range = self.spec.range;
+        let speed = model.run_speed(ended.jobs_done, range);
+        let left = speed
+            * model.margin(ended.jobs_done.len(), 0.5)
+            * model.remaining(Some(ended.job_id), scale_out, range);
+        Some(ended.end_ms + left as i64)
     }
 }
 

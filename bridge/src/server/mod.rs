@@ -113,6 +113,7 @@ pub struct ServerState {
     store: Arc<Store>,
     service: Arc<Service>,
     serving: AtomicBool,
+    policy: String,
 }
 
 impl ServerState {
@@ -131,6 +132,11 @@ impl ServerState {
             return Err("the history store does not accept writes".into());
         }
         Ok(())
+    }
+
+    /// The policy's `--policy` name.
+    pub fn policy(&self) -> &str {
+        &self.policy
     }
 
     /// A connection for reading the history.
@@ -300,6 +306,7 @@ pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
         store: store.clone(),
         service: service.clone(),
         serving: AtomicBool::new(true),
+        policy: config.policy.name(),
     });
     let socket_loop = SocketLoop {
         metrics,

@@ -365,6 +365,7 @@ impl Service {
             }
         }
         let target = run.target;
+        let predicted_end_ms = run.plan.predicted_end_ms(&ended, target);
         drop(guard);
         self.store.write(Change::JobEnded(JobEndRow {
             app_event_id: job.app_event_id.clone(),
@@ -372,6 +373,7 @@ impl Service {
             end_ms: job.app_time,
             scale_out: job.num_executors,
             rescaling_time_ratio: job.rescaling_time_ratio,
+            predicted_end_ms,
             stages: job.stages.into_values().collect(),
         }));
         Reply {

@@ -39,6 +39,7 @@ pub struct RunJob {
     pub end_ms: Option<i64>,
     pub start_scale_out: Option<i64>,
     pub end_scale_out: Option<i64>,
+    pub predicted_end_ms: Option<i64>,
 }
 
 /// A recommendation the bridge made in one run.
@@ -246,7 +247,7 @@ impl Reader {
             None => return Ok(None),
         };
         let mut jobs = self.conn.prepare_cached(
-            "SELECT job_id, start_ms, end_ms, start_scale_out, end_scale_out FROM jobs WHERE app_event_id = ?1
+            "SELECT job_id, start_ms, end_ms, start_scale_out, end_scale_out, predicted_end_ms FROM jobs WHERE app_event_id = ?1
              ORDER BY COALESCE(start_ms, end_ms), job_id",
         )?;
         let jobs: Vec<RunJob> = jobs
@@ -257,6 +258,7 @@ impl Reader {
                     end_ms: r.get(2)?,
                     start_scale_out: r.get(3)?,
                     end_scale_out: r.get(4)?,
+                    predicted_end_ms: r.get(5)?,
                 })
             })?
             .collect::<Result<_, _>>()?;

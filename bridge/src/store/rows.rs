@@ -220,6 +220,8 @@ pub struct JobEndRow {
     pub end_ms: i64,
     pub scale_out: i64,
     pub rescaling_time_ratio: f64,
+    /// The policy's predicted end of the run after this job (epoch ms), if it has one.
+    pub predicted_end_ms: Option<i64>,
     pub stages: Vec<Stage>,
 }
 
@@ -232,6 +234,7 @@ impl JobEndRow {
             "end_ms",
             "end_scale_out",
             "rescaling_time_ratio",
+            "predicted_end_ms",
         ],
     };
 
@@ -273,7 +276,8 @@ impl JobEndRow {
             self.job_id,
             self.end_ms,
             self.scale_out,
-            self.rescaling_time_ratio
+            self.rescaling_time_ratio,
+            self.predicted_end_ms
         ])?;
         let mut insert = tx.prepare_cached(&STAGE_SQL)?;
         for s in &self.stages {

@@ -80,8 +80,11 @@ CREATE TABLE IF NOT EXISTS recommendations (
 CREATE INDEX IF NOT EXISTS recommendations_by_app ON recommendations (app_event_id, id);
 "#;
 
+/// Version 2: the policy's predicted end of the run after each job (shown by `serve --http`).
+const V2: &str = "ALTER TABLE jobs ADD COLUMN predicted_end_ms INTEGER;";
+
 /// `MIGRATIONS[i]` takes a database from version `i` to version `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The version this build writes.
 pub const VERSION: u32 = MIGRATIONS.len() as u32;

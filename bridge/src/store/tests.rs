@@ -36,6 +36,7 @@ fn job(store: &Store, id: &str, job_id: i64, start: i64, end: i64, scale_out: (i
         end_ms: end,
         scale_out: scale_out.1,
         rescaling_time_ratio: 0.0,
+        predicted_end_ms: None,
         stages: Vec::new(),
     }));
 }
@@ -241,6 +242,7 @@ fn stages_are_stored_column_by_column() {
         end_ms: 900,
         scale_out: 6,
         rescaling_time_ratio: 0.125,
+        predicted_end_ms: Some(1_500),
         stages: vec![stage.clone()],
     }));
     store.flush();
@@ -288,4 +290,44 @@ fn tempdir() -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+#[test]
+fn a_run_detail_has_its_jobs_predictions_and_decisions_in_order() {
+    let dir = tempdir();
+    let store = Store::open(&dir.join("h.db")).unwrap();
+    store.write(Change::AppStarted(Box::new(app("1", "kmeans", 100))));
+    job(&store, "1", 1, 600, 900, (4, 6));
+    job(&store, "1", 0, 100, 500, (4, 4));
+    store.write(Change::Recommended(RecommendationRow {
+        app_event_id: "1".into(),
+        time_ms: 500,
+        event_type: "JOB_END",
+        job_id: Some(0),
+        from: Some(4),
+        to: 6,
+        reason: "behind".into(),
+    }));
+    store.write(Change::JobEnded(JobEndRow {
+        app_event_id: "1".into(),
+        job_id: 1,
+        end_ms: 900,
+        scale_out: 6,
+        rescaling_time_ratio: 0.0,
+        predicted_end_ms: Some(1_400),
+        stages: Vec::new(),
+    }));
+    store.flush();
+    let reader = store.reader().unwrap();
+    let detail = reader.run_detail("1").unwrap().unwrap();
+    assert_eq!(
+        detail.jobs.iter().map(|j| j.job_id).collect::<Vec<_>>(),
+        [0, 1]
+    );
+    assert_eq!(detail.jobs[1].predicted_end_ms, Some(1_400));
+    assert_eq!(detail.jobs[0].predicted_end_ms, None);
+    assert_eq!(detail.decisions.len(), 1);
+    assert_eq!(detail.decisions[0].reason, "behind");
+    assert_eq!(detail.summary.scale_outs, [4, 6]);
+    assert!(reader.run_detail("2").unwrap().is_none());
 }

@@ -1,0 +1,151 @@
+//! What the pages show of a run, computed from what the bridge recorded: executors over time
+//! (the `num_executors` of each event), executor-minutes, rescalings, the outcome.
+
+use crate::store::RunDetail;
+
+/// A run as the pages show it. Times are epoch milliseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunView {
+    pub detail: RunDetail,
+    /// (time, executors from then on), in time order, from the start to `until_ms`.
+    pub executors: Vec<(i64, u32)>,
+    /// The end, or the last event while the run is in progress.
+    pub until_ms: i64,
+    pub executor_minutes: f64,
+    /// Recommendations after the start that changed the scale-out.
+    pub rescalings: usize,
+}
+
+impl RunView {
+    pub fn of(detail: RunDetail) -> RunView {
+        let start = detail.summary.start_ms;
+        let mut points: Vec<(i64, u32)> = Vec::new();
+        for job in &detail.jobs {
+            for (time, scale_out) in [
+                (job.start_ms, job.start_scale_out),
+                (job.end_ms, job.end_scale_out),
+            ] {
+                if let (Some(t), Some(n)) = (time, scale_out) {
+                    points.push((t, n.max(0) as u32));
+                }
+            }
+        }
+        if let (Some(end), Some(n)) = (detail.summary.end_ms, detail.final_scale_out) {
+            points.push((end, n.max(0) as u32));
+        }
+        points.sort_by_key(|p| p.0);
+        let last_event = points.last().map_or(start, |p| p.0);
+        let until_ms = detail.summary.end_ms.unwrap_or(last_event).max(start);
+        // Until the first report the count is unknown: take the first one as the start's.
+        let first = points.first().map_or(0, |p| p.1);
+        let mut executors = vec![(start, first)];
+        for (t, n) in points {
+            let t = t.clamp(start, until_ms);
+            if executors.last().is_some_and(|last| last.1 == n) {
+                continue;
+            }
+            executors.push((t, n));
+        }
+        let executor_ms: f64 = executors
+            .iter()
+            .zip(executors.iter().skip(1).map(|p| p.0).chain([until_ms]))
+            .map(|(&(t, n), next)| f64::from(n) * (next - t) as f64)
+            .sum();
+        let rescalings = detail
+            .decisions
+            .iter()
+            .filter(|d| d.event_type != "APPLICATION_START")
+            .filter(|d| d.from_scale_out != Some(d.to_scale_out))
+            .count();
+        RunView {
+            detail,
+            executors,
+            until_ms,
+            executor_minutes: executor_ms / 60_000.0,
+            rescalings,
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.detail.summary.end_ms.is_none()
+    }
+
+    /// "met", "missed", "running" or "profiling".
+    pub fn outcome(&self) -> &'static str {
+        match (self.is_running(), self.detail.summary.met_target()) {
+            (true, _) => "running",
+            (false, Some(true)) => "met",
+            (false, Some(false)) => "missed",
+            (false, None) => "profiling",
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::runs::RunSummary;
+    use crate::store::{RunDecision, RunJob};
+
+    pub(crate) fn detail(end_ms: Option<i64>) -> RunDetail {
+        let job = |job_id, start, end, a, b| RunJob {
+            job_id,
+            start_ms: Some(start),
+            end_ms: end,
+            start_scale_out: Some(a),
+            end_scale_out: b,
+            predicted_end_ms: None,
+        };
+        let decision = |event_type: &str, from, to| RunDecision {
+            time_ms: 0,
+            event_type: event_type.into(),
+            job_id: None,
+            from_scale_out: from,
+            to_scale_out: to,
+            reason: String::new(),
+        };
+        RunDetail {
+            summary: RunSummary {
+                app_event_id: "7".into(),
+                app_name: "A".into(),
+                is_adaptive: true,
+                start_ms: 1_000,
+                end_ms,
+                target_runtime_ms: 100_000,
+                scale_outs: vec![2, 4],
+                policy: "pacer".into(),
+            },
+            final_scale_out: end_ms.map(|_| 4),
+            jobs: vec![
+                job(0, 2_000, Some(61_000), 2, Some(2)),
+                job(1, 62_000, Some(121_000), 4, Some(4)),
+            ],
+            decisions: vec![
+                decision("APPLICATION_START", None, 2),
+                decision("JOB_END", Some(2), 4),
+                decision("JOB_END", Some(4), 4),
+            ],
+        }
+    }
+
+    #[test]
+    fn executors_over_time_and_executor_minutes() {
+        let view = RunView::of(detail(Some(121_000)));
+        assert_eq!(view.executors, [(1_000, 2), (62_000, 4)]);
+        // 2 executors for 61 s, 4 for 59 s.
+        assert!((view.executor_minutes - (2.0 * 61.0 + 4.0 * 59.0) / 60.0).abs() < 1e-9);
+        assert_eq!(view.rescalings, 1);
+        assert_eq!(view.outcome(), "missed");
+    }
+
+    #[test]
+    fn a_running_run_ends_at_its_last_event() {
+        let mut d = detail(None);
+        d.jobs[1].end_ms = None;
+        d.jobs[1].end_scale_out = None;
+        let view = RunView::of(d);
+        assert_eq!(view.until_ms, 62_000);
+        assert_eq!(view.outcome(), "running");
+        assert!(view.is_running());
+    }
+}
