@@ -89,6 +89,9 @@ impl Metrics {
             &["kind"],
         ));
         register(Box::new(decode_errors.clone()));
+        for kind in ProtocolError::KINDS {
+            decode_errors.with_label_values(&[kind]);
+        }
 
         let replies = must(IntCounter::new("replies_sent_total", "Replies sent"));
         register(Box::new(replies.clone()));

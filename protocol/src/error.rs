@@ -23,6 +23,16 @@ pub enum ProtocolError {
 }
 
 impl ProtocolError {
+    /// Every value [`ProtocolError::kind`] returns, so counters can start at zero.
+    pub const KINDS: [&'static str; 6] = [
+        "too large",
+        "invalid UTF-8",
+        "malformed",
+        "unknown event type",
+        "invalid field",
+        "cannot encode",
+    ];
+
     /// A short, stable name of the kind of error, for counters and log lines.
     pub fn kind(&self) -> &'static str {
         match self {
