@@ -32,8 +32,8 @@ fn a_whole_application_is_answered_and_recorded() {
     );
     assert_eq!(
         scale_out(&client.send(&job_end(&id, 0, 2_000, 5))),
-        10,
-        "the run's scale-out"
+        5,
+        "no new decision: the reply echoes the message's scale-out"
     );
     assert_eq!(scale_out(&client.send(&app_end(&id, 2_500, 5))), 5);
     server.stop();

@@ -232,7 +232,7 @@ impl Settings {
             min_executors,
             max_executors,
             target_runtime_ms,
-            datasize_mb: self.parse_or(&own("datasizeMb"), "an integer number of MB", 0)?,
+            datasize_mb: self.datasize_mb()?,
             driver: self.resource_specs("driver")?,
             executor: self.resource_specs("executor")?,
             environment,
@@ -249,6 +249,17 @@ impl Settings {
             unknown_keys: self.unknown_keys(),
             testing_panic_on_job_start: self.bool_or(&own("testing.panicOnJobStart"), false)?,
         })
+    }
+
+    /// `datasizeMb` as the original listener reads it: any number of MB (a double), at least 1
+    /// on the wire. The wire field is an integer here, so a fraction is rounded up.
+    fn datasize_mb(&self) -> Result<i64, ConfigError> {
+        let key = own("datasizeMb");
+        let mb: f64 = self.parse_or(&key, "a number of MB", 1.0)?;
+        if !mb.is_finite() {
+            return Err(invalid(&key, "a number of MB", &mb.to_string()));
+        }
+        Ok(mb.max(1.0).ceil() as i64)
     }
 
     fn resource_specs(&self, role: &str) -> Result<ResourceSpecs, ConfigError> {
@@ -268,7 +279,8 @@ impl Settings {
                 memory_mib(v).ok_or_else(|| invalid(&overhead_key, MEMORY_FORM, v))?;
                 v.clone()
             }
-            None => format!("{}m", memory_in_mib / 10),
+            // As the original listener writes it: a tenth of the memory in MiB, as a decimal.
+            None => decimal_mib(memory_in_mib as f64 / 10.0),
         };
         Ok(ResourceSpecs {
             cores,
@@ -394,6 +406,15 @@ fn own(key: &str) -> String {
     format!("{PREFIX}{key}")
 }
 
+/// `51.2m`, `300.0m`: MiB written as a Java double is (the original listener's form).
+fn decimal_mib(mib: f64) -> String {
+    if mib.fract() == 0.0 {
+        format!("{mib:.1}m")
+    } else {
+        format!("{mib}m")
+    }
+}
+
 fn invalid(key: &str, expected: &str, found: &str) -> ConfigError {
     ConfigError {
         key: key.to_string(),
@@ -460,19 +481,33 @@ mod tests {
         assert_eq!(c.response_timeout, Duration::from_secs(30));
         assert_eq!(c.executor_request_timeout, Duration::from_secs(15));
         assert_eq!(c.codec, Codec::Json);
-        assert_eq!(c.datasize_mb, 0);
+        assert_eq!(c.datasize_mb, 1);
         assert_eq!(c.driver.cores, 1);
         assert_eq!(c.executor.memory, "1g");
-        assert_eq!(c.executor.memory_overhead, "102m");
+        assert_eq!(c.executor.memory_overhead, "102.4m");
         assert_eq!(c.environment.spark_version, "unknown");
         assert!(!c.dynamic_allocation);
         assert_eq!(c.initial_executors, None);
     }
 
     #[test]
+    fn datasize_is_a_number_of_mb_of_at_least_one() {
+        let key = "spark.customExtraListener.datasizeMb";
+        assert_eq!(parse(with(base(), key, "1.5")).unwrap().datasize_mb, 2);
+        assert_eq!(parse(with(base(), key, "0")).unwrap().datasize_mb, 1);
+        assert_eq!(parse(with(base(), key, "2048")).unwrap().datasize_mb, 2048);
+        let err = parse(with(base(), key, "lots")).unwrap_err().to_string();
+        assert!(err.contains("datasizeMb"), "{err}");
+    }
+
+    #[test]
     fn memory_overhead_defaults_to_ten_percent() {
         let c = parse(with(base(), "spark.executor.memory", "8g")).unwrap();
-        assert_eq!(c.executor.memory_overhead, "819m");
+        assert_eq!(c.executor.memory_overhead, "819.2m");
+        let c = parse(with(base(), "spark.executor.memory", "512m")).unwrap();
+        assert_eq!(c.executor.memory_overhead, "51.2m");
+        let c = parse(with(base(), "spark.executor.memory", "3000m")).unwrap();
+        assert_eq!(c.executor.memory_overhead, "300.0m");
         let c = parse(with(base(), "spark.driver.memoryOverhead", "1g")).unwrap();
         assert_eq!(c.driver.memory_overhead, "1g");
     }

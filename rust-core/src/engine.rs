@@ -465,7 +465,7 @@ impl Core {
             jobs_tracked: jobs,
             stages_tracked: stages,
             executors_tracked: executors,
-            registered_executors: state.aggregator.num_executors(),
+            registered_executors: state.aggregator.executors().count(),
             executor_source: self.config.pool.destination.name().to_string(),
             external_executors: state.aggregator.executors().count_in(Pool::External),
             external_starting: state.pool.pending_count() as u32,

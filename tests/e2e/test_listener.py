@@ -67,7 +67,7 @@ def test_executors_follow_the_bridge(version, cluster_for, tmp_path):
     assert ids == {"standin-1"}
     start = bridge.of_type("APPLICATION_START")[0]
     assert start["environment_specs"]["spark_version"].startswith(version), start
-    assert start["executor_specs"] == {"cores": 1, "memory": "512m", "memory_overhead": "51m"}
+    assert start["executor_specs"] == {"cores": 1, "memory": "512m", "memory_overhead": "51.2m"}
 
     # The scale-out followed the recommendations: up to 4, then down to 2.
     after_up = scale_outs(bridge, range(SCALE_UP_AFTER_JOB + 1, SCALE_DOWN_AFTER_JOB + 1))

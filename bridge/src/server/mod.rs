@@ -510,7 +510,7 @@ impl SocketLoop {
                         self.counters
                             .answered_bad_messages
                             .fetch_add(1, Ordering::Relaxed);
-                        encode_reply(codec, reply)
+                        reply.clone()
                     }
                     None => error_reply(codec, &problem),
                 };

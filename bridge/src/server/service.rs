@@ -343,9 +343,13 @@ impl Service {
                 cpu.as_millis()
             );
         }
+        // A new decision is answered; otherwise the reply echoes the message's scale-out, which
+        // the original listener takes for "no request" (any other value restarts its stopwatch).
+        let mut decided = None;
         if let Some(Decision { scale_out, reason }) = decision {
             let scale_out = run.spec.range.clamp(i64::from(scale_out));
             if scale_out != run.target {
+                decided = Some(scale_out);
                 log::info!(
                     "run {} after job {}: {} → {scale_out} executors, {reason}",
                     job.app_event_id,
@@ -378,7 +382,7 @@ impl Service {
         }));
         Reply {
             app_event_id: job.app_event_id,
-            recommended_scale_out: target.into(),
+            recommended_scale_out: decided.map_or(job.num_executors, i64::from),
         }
     }
 

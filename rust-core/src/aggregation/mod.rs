@@ -89,8 +89,10 @@ impl Aggregator {
         self.executors.reset_running_tasks();
     }
 
+    /// The scale-out on the wire: registered executors Pacer has not asked to kill (the original
+    /// listener's block managers minus the driver; one pending removal is not part of it).
     pub fn num_executors(&self) -> u32 {
-        self.executors.count()
+        self.executors.live_count()
     }
 
     pub fn executors(&self) -> &Executors {
@@ -104,7 +106,7 @@ impl Aggregator {
     fn moment(&self, time_ms: i64) -> Moment {
         Moment {
             mark: Mark::at(&self.timeline, time_ms),
-            scale_out: self.executors.count(),
+            scale_out: self.num_executors(),
         }
     }
 

@@ -213,6 +213,20 @@ fn executors_lost_and_re_added() {
 }
 
 #[test]
+fn executors_pending_removal_are_not_part_of_the_scale_out() {
+    let mut a = with_executors(4);
+    a.executors_mut()
+        .mark_kill_requested(&["1".to_string(), "2".to_string()], 50);
+    assert_eq!(a.num_executors(), 2, "JOB_START's num_executors");
+    assert!(a.job_started(0, &[0]));
+    run_stage(&mut a, 0, 100, 200);
+    assert_eq!(a.job_ended(0, 200).num_executors, 2);
+    // Once removed, they stay out of it.
+    a.executor_removed("1", 300);
+    assert_eq!(a.num_executors(), 2);
+}
+
+#[test]
 fn requested_scale_out_counts_as_rescaling_until_reached() {
     let mut a = with_executors(2);
     a.job_started(0, &[]);
