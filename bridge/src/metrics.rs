@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use pacer_protocol::{Codec, EventType};
+use pacer_protocol::{Codec, EventType, ProtocolError};
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
