@@ -12,11 +12,12 @@ Usage: .venv/spark-3.5/bin/python scripts/demo.py [--quick] [--out DIR]
 import argparse
 import json
 import sys
+import urllib.request
 
 from demo_report import announcer, prepare_output, submit_run, write_html
 from pacer_testbed.bridge import BridgeProcess
 from pacer_testbed.facts import BridgeHistory
-from pacer_testbed.repo import REPO
+from pacer_testbed.repo import BRIDGE_BINARY, REPO
 from pacer_testbed.spark import SparkCluster, SparkInstall, event_log_conf, pacer_conf
 
 APP_NAME = "Pacer demo with Params(io-bound, 6 jobs)"
@@ -46,9 +47,10 @@ def main():
         db = out / "history.db"
         if db.exists():
             db.unlink()
-        bridge = BridgeProcess(db, policy="pacer", log_path=out / "bridge.log")
+        bridge = BridgeProcess(db, policy="pacer", log_path=out / "bridge.log", http=True)
         say("starting pacer-bridge serve --policy pacer on %s (history in %s)" % (bridge.endpoint, db))
         bridge.start()
+        say("live view of the runs while the demo goes on: %s" % bridge.http_url)
         history = BridgeHistory(db)
         plan = [("profiling", None)] * profiling_runs + [("adaptive", args.target_s)] * adaptive_runs
         for i, (kind, target_s) in enumerate(plan, start=1):
@@ -70,6 +72,7 @@ def main():
             runs.append(run)
             say("run %d/%d done: %.1f s, %s, %.1f executor-minutes, executors %s" % (
                 i, len(plan), run["runtime_s"], run["verdict"], run["executor_minutes"], run["executors_seen"]))
+        say(live_view_check(bridge.http_url, len(runs)))
     except KeyboardInterrupt:
         say("interrupted: stopping everything")
         return 130
@@ -88,8 +91,22 @@ def main():
     (out / "runs.json").write_text(json.dumps(runs, indent=1))
     report = write_html(runs, out / "report.html", APP_NAME)
     print()
+    print("the live view of these runs (metrics on /metrics), served from their history:")
+    print("  %s serve --db %s --http 127.0.0.1:9464   then open http://127.0.0.1:9464/" % (
+        BRIDGE_BINARY, db))
+    print("the report to keep or mail around:")
     print(report)
     return 0
+
+
+def live_view_check(url, runs):
+    """What the bridge's live view lists at the end of the demo (it should be every run)."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            page = response.read().decode()
+    except OSError as e:
+        return "the live view at %s did not answer: %s" % (url, e)
+    return "the live view at %s lists %d of the %d runs" % (url, page.count('href="/runs/'), runs)
 
 
 if __name__ == "__main__":

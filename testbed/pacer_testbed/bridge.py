@@ -2,7 +2,7 @@
 
 import subprocess
 
-from pacer_testbed.ports import endpoint as free_endpoint, wait_listening
+from pacer_testbed.ports import endpoint as free_endpoint, free_port, wait_listening
 from pacer_testbed.processes import stop_process_group
 from pacer_testbed.repo import BRIDGE_BINARY
 
@@ -17,11 +17,17 @@ def require_binary():
 class BridgeProcess:
     """`pacer-bridge serve --bind ENDPOINT --db DB --policy POLICY` in its own session.
     `start()` returns once it listens; `stop()` stops its process group and returns its exit
-    code. Its log goes to `log_path` (else to this process's stderr)."""
+    code. Its log goes to `log_path` (else to this process's stderr). With `http=True` it also
+    serves metrics and the live view on a free loopback port (`http_url`)."""
 
-    def __init__(self, db, policy="pacer", bind=None, log_path=None, log_level=None):
+    def __init__(self, db, policy="pacer", bind=None, log_path=None, log_level=None, http=False):
         self.endpoint = bind or free_endpoint()
         self.arguments = ["serve", "--bind", self.endpoint, "--db", str(db), "--policy", policy]
+        self.http_url = None
+        if http:
+            address = "127.0.0.1:%d" % free_port()
+            self.arguments += ["--http", address]
+            self.http_url = "http://%s/" % address
         if log_level:
             self.arguments += ["--log-level", log_level]
         self.log_path = log_path

@@ -37,6 +37,8 @@ def test_quick_demo(tmp_path):
     assert any(r["bridge_scale_outs"] for r in runs), runs
     assert any(r["killed"] > 0 or r["added_after_start"] > 0 for r in runs), runs
     assert "[demo" in stdout and "run 2/2" in stdout
+    assert "lists 2 of the 2 runs" in stdout, "the bridge's live view shows both runs"
+    assert "then open http://127.0.0.1:9464/" in stdout
 
 
 def test_external_demo(tmp_path):
