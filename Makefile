@@ -16,7 +16,7 @@ export TRACES_DIR FIXTURES_DIR
 test: deps lint rust-test dist java-api-check e2e
 
 deps:
-	scripts/ensure-deps rust jvm python
+	scripts/ensure-deps rust jvm python browser
 
 lint:
 	$(CARGO) fmt --all -- --check
