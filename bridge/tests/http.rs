@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::time::{Duration, Instant};
+
 use common::*;
 use pacer_bridge::http;
 
@@ -51,9 +53,20 @@ fn metrics_health_and_the_pages_of_a_recorded_run() {
     assert_eq!(get(&base, "/healthz").0, 200);
     assert_eq!(get(&base, "/readyz"), (200, "ready\n".into()));
 
-    let (status, index) = get(&base, "/");
-    assert_eq!(status, 200);
-    assert!(index.contains("WebApp"), "{index}");
+    // The store commits in groups a few milliseconds after the reply: wait for the whole run.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let index = loop {
+        let (status, index) = get(&base, "/");
+        assert_eq!(status, 200);
+        if index.contains("1 met, 0 missed") || Instant::now() > deadline {
+            break index;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        index.contains("WebApp") && index.contains("1 met, 0 missed"),
+        "{index}"
+    );
     assert!(index.contains(&format!("/runs/{id}")), "{index}");
 
     let (status, run) = get(&base, &format!("/runs/{id}"));

@@ -3,6 +3,7 @@ adaptive runs the policy plans and predicts), its pages opened in headless Debia
 
 import copy
 import shutil
+import time
 import urllib.request
 
 import pytest
@@ -76,6 +77,17 @@ def browser():
     session.quit()
 
 
+def wait_for_page(url, text, timeout=10):
+    """The store commits in groups a few milliseconds after the replies: wait until the page
+    shows `text` (every run recorded)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            if text in response.read().decode() or time.monotonic() > deadline:
+                return
+        time.sleep(0.05)
+
+
 def console_errors(session):
     return [entry for entry in session.get_log("browser") if entry["level"] == "SEVERE"]
 
@@ -90,6 +102,7 @@ def test_the_live_view_shows_applications_runs_charts_and_decisions(tmp_path, br
             listener.run(False, 0, start + i * 100_000, 4_000)
         adaptive = [listener.run(True, 20_000, start + (3 + i) * 100_000, 4_000) for i in range(2)]
         listener.close()
+        wait_for_page(bridge.http_url, "2 met, 0 missed")
 
         browser.get(bridge.http_url)
         assert APP in browser.find_element(By.CSS_SELECTOR, "h2.app").text
