@@ -11,7 +11,7 @@ TRACES_DIR ?= ../shared/traces
 FIXTURES_DIR ?= ../shared/fixtures
 export TRACES_DIR FIXTURES_DIR
 
-.PHONY: test deps lint rust-test java-api-check dist bridge proxy e2e bench bench-core bench-bridge bench-external evaluate demo demo-external fuzz clean
+.PHONY: test deps lint rust-test java-api-check dist bridge proxy e2e bench bench-core bench-bridge bench-scrape bench-external evaluate demo demo-external fuzz clean
 
 test: deps lint rust-test dist java-api-check e2e
 
@@ -57,6 +57,10 @@ bench-core:
 
 bench-bridge: deps bridge
 	.venv/spark-3.5/bin/python bench/bridge_throughput.py
+
+# Message handling with and without a Prometheus scraper polling /metrics every 100 ms.
+bench-scrape: deps bridge
+	.venv/spark-3.5/bin/python bench/scrape_overhead.py
 
 # External executors against the cluster manager's own: start-up delay and task throughput.
 bench-external: deps dist bridge proxy

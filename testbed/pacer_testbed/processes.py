@@ -18,3 +18,10 @@ def stop_process_group(process, grace=10):
         process.wait(timeout=grace)
     except ProcessLookupError:  # it exited meanwhile
         process.wait(timeout=grace)
+
+
+def cpu_seconds(pid):
+    """User + system CPU time `pid` has used so far (its threads included), from /proc/PID/stat."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(") ", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
