@@ -88,6 +88,11 @@ struct ReplayArgs {
     /// (fit), or its value at the nearest recorded scale-out (hold; a sensitivity check).
     #[arg(long, value_enum, default_value_t)]
     reference_outside: Outside,
+    /// Also replay an external bridge (tcp://HOST:PORT), driven as a listener drives it and
+    /// reported as `bridge`. It keeps its own history (give it a fresh one): it sees the
+    /// profiling runs, then learns from every replayed run, as with --learn.
+    #[arg(long, value_name = "ENDPOINT")]
+    bridge: Option<String>,
 }
 
 #[derive(Args)]
@@ -181,6 +186,7 @@ fn run(command: Command) -> Result<(), String> {
                 seed: args.seed,
                 learn: args.learn,
                 outside: args.reference_outside,
+                bridge: args.bridge,
             };
             let runs = trace::read(&args.trace)?;
             let (report, outcomes) = replay::replay(&runs, &config)?;

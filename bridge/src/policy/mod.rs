@@ -122,6 +122,9 @@ pub trait RunPlan: Send {
     fn predicted_end_ms(&self, _ended: &JobEnded<'_>, _scale_out: u32) -> Option<i64> {
         None
     }
+
+    /// The run ended at `end_ms` (epoch ms); only plans that talk to something need it.
+    fn finished(&mut self, _end_ms: i64) {}
 }
 
 /// Policies by their `--policy` name: `noop`, `fixed:N`, `ellis`, `pacer`.

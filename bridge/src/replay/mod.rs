@@ -3,6 +3,7 @@
 
 mod oracle;
 mod reference;
+mod remote;
 mod report;
 mod rng;
 mod simulate;
@@ -13,6 +14,7 @@ use crate::history::{RunRecord, ScaleOutRange};
 use crate::policy::{self, Fixed, Policy, RunSpec};
 use crate::trace::TraceRun;
 pub use reference::{Outside, ReferenceModels};
+pub use remote::RemoteBridge;
 pub use report::{per_run_table, PolicyMetrics, ReplayReport};
 use rng::Rng;
 pub use simulate::{simulate, Outcome};
@@ -30,6 +32,8 @@ pub struct ReplayConfig {
     pub learn: bool,
     /// The reference model at scale-outs a job was never recorded at.
     pub outside: Outside,
+    /// An external bridge (`tcp://HOST:PORT`) replayed beside the policies, as `bridge`.
+    pub bridge: Option<String>,
 }
 
 /// Per policy, per replayed run (in order).
@@ -78,6 +82,15 @@ pub fn replay(
             ),
         };
         outcomes.insert(name.clone(), results);
+    }
+    if let Some(address) = &config.bridge {
+        let bridge = RemoteBridge::connect(address);
+        bridge.teach(profiling, config.range);
+        let results = run_policy(&bridge, replayed, &history, &reference, config);
+        if let Some(failure) = bridge.failure() {
+            return Err(failure);
+        }
+        outcomes.insert(bridge.name(), results);
     }
     let policies = outcomes
         .iter()

@@ -176,6 +176,7 @@ pub fn simulate(
         }
     }
     timeline.wait(tail);
+    plan.finished(run.start_ms + timeline.now.round() as i64);
     Outcome {
         runtime_ms: timeline.now,
         executor_ms: timeline.executor_ms,

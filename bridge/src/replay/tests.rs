@@ -18,6 +18,7 @@ fn shared_trace(name: &str) -> Vec<TraceRun> {
 
 fn config(policies: &[&str], delay: f64, seed: u64) -> ReplayConfig {
     ReplayConfig {
+        bridge: None,
         target_ms: 14 * 60_000,
         policies: policies.iter().map(|p| p.to_string()).collect(),
         profiling_runs: 10,
