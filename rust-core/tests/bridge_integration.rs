@@ -124,7 +124,7 @@ fn all_four_events_arrive_in_order_with_their_payloads() {
     assert_eq!(start["app_specs"]["target_runtime"], 600_000);
     assert_eq!(
         start["executor_specs"],
-        json!({"cores": 1, "memory": "2g", "memory_overhead": "204m"})
+        json!({"cores": 1, "memory": "2g", "memory_overhead": "204.8m"})
     );
     assert_eq!(start["environment_specs"]["spark_version"], "3.5.1");
 
