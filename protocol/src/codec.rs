@@ -1,7 +1,7 @@
 //! The two encodings of a message and the one way to read and write them. JSON is what the
 //! original listener and every existing bridge speak; MessagePack (maps with named fields) is
-//! the compact alternative. Decoding goes through `serde_path_to_error`, so an error names the
-//! field that was missing or of the wrong type.
+//! the compact alternative. A message that fails to decode is decoded again through
+//! `serde_path_to_error`, so the error names the field that was missing or of the wrong type.
 
 use std::str::FromStr;
 
@@ -81,6 +81,21 @@ impl Codec {
     }
 
     fn decode<T: DeserializeOwned>(self, bytes: &[u8]) -> Result<T, ProtocolError> {
+        // The fast path; only a message that fails is decoded again, tracking the path to
+        // the field at fault for the error.
+        if Codec::detect(bytes) == Some(self) {
+            let decoded = match self {
+                Codec::Json => serde_json::from_slice(bytes).ok(),
+                Codec::MessagePack => rmp_serde::from_slice(bytes).ok(),
+            };
+            if let Some(value) = decoded {
+                return Ok(value);
+            }
+        }
+        self.decode_explained(bytes)
+    }
+
+    fn decode_explained<T: DeserializeOwned>(self, bytes: &[u8]) -> Result<T, ProtocolError> {
         if self == Codec::Json && std::str::from_utf8(bytes).is_err() {
             return Err(ProtocolError::NotUtf8);
         }

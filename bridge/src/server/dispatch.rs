@@ -19,7 +19,6 @@ struct State<T> {
 pub struct Dispatcher<T> {
     state: Mutex<State<T>>,
     work: Condvar,
-    idle: Condvar,
 }
 
 impl<T> Default for Dispatcher<T> {
@@ -33,7 +32,6 @@ impl<T> Default for Dispatcher<T> {
                 closed: false,
             }),
             work: Condvar::new(),
-            idle: Condvar::new(),
         }
     }
 }
@@ -84,24 +82,7 @@ impl<T> Dispatcher<T> {
             self.work.notify_one();
         } else {
             state.queues.remove(key);
-            let idle = state.in_flight == 0;
-            drop(state);
-            if idle {
-                self.idle.notify_all();
-            }
         }
-    }
-
-    /// Waits until every pushed item is done, or the timeout passes; true when idle.
-    pub fn wait_idle(&self, timeout: std::time::Duration) -> bool {
-        let deadline = std::time::Instant::now() + timeout;
-        let mut state = self.state.lock();
-        while state.in_flight > 0 {
-            if self.idle.wait_until(&mut state, deadline).timed_out() {
-                return state.in_flight == 0;
-            }
-        }
-        true
     }
 
     /// Workers finish what is queued, then `take` returns None.
@@ -143,7 +124,7 @@ mod tests {
         assert_eq!(d.take().unwrap(), ("a".into(), 2));
         d.done("a");
         d.done("b");
-        assert!(d.wait_idle(Duration::from_millis(10)));
+        assert_eq!(d.in_flight(), 0);
     }
 
     #[test]

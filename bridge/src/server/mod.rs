@@ -12,6 +12,7 @@
 mod dispatch;
 mod history_cache;
 mod service;
+mod socket_loop;
 pub mod wire;
 
 use std::path::PathBuf;
@@ -20,21 +21,17 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use pacer_protocol::{Codec, Event, EventType, ProtocolError};
+use bytes::Bytes;
+use pacer_protocol::{Codec, Event};
+use zeromq::Socket;
 
 use crate::metrics::Metrics;
 use crate::policy::Policy;
 use crate::store::{Reader, Store, StoreError};
 use dispatch::Dispatcher;
 use service::Service;
-use wire::{decode, encode_reply, error_reply, Decoded};
-
-/// How long shutdown waits for requests already received to be answered.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-const POLL: Duration = Duration::from_millis(100);
-/// Messages taken from a socket per wake-up before looking at the other one.
-const BURST: usize = 256;
-const STATS_EVERY: Duration = Duration::from_secs(60);
+use socket_loop::SocketLoop;
+use wire::encode_reply;
 
 pub struct ServerConfig {
     /// ZeroMQ endpoint to bind, e.g. `tcp://127.0.0.1:5555` (`tcp://127.0.0.1:*` picks a port).
@@ -90,12 +87,6 @@ impl std::fmt::Display for ServeError {
 }
 
 impl std::error::Error for ServeError {}
-
-impl From<zmq::Error> for ServeError {
-    fn from(e: zmq::Error) -> Self {
-        ServeError::Zmq(e.to_string())
-    }
-}
 
 /// A running server; `stop` (or the stop flag) shuts it down cleanly.
 pub struct RunningServer {
@@ -212,13 +203,12 @@ impl Drop for RunningServer {
     }
 }
 
+/// A request handed to a worker: the envelope the reply must carry back, and the event.
 struct Request {
-    envelope: Vec<Vec<u8>>,
+    envelope: Vec<Bytes>,
     codec: Codec,
     event: Event,
 }
-
-static INSTANCE: AtomicU64 = AtomicU64::new(0);
 
 pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
     let metrics = Arc::new(Metrics::new(&config.policy.name()));
@@ -242,57 +232,45 @@ pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
         metrics.clone(),
     ));
 
-    let context = zmq::Context::new();
-    let router = context.socket(zmq::ROUTER)?;
-    // Replies already queued get a moment to leave at shutdown.
-    router.set_linger(1_000)?;
-    // Far beyond the answered limit: the connection is dropped rather than memory exhausted.
-    router.set_maxmsgsize(
-        (config.max_message_bytes.saturating_mul(16)).min(i64::MAX as usize) as i64,
-    )?;
-    router
-        .bind(&config.bind)
-        .map_err(|e| ServeError::Bind(format!("cannot bind {}: {e}", config.bind)))?;
-    let endpoint = router
-        .get_last_endpoint()?
-        .unwrap_or_else(|_| config.bind.clone());
-    let replies_endpoint = format!(
-        "inproc://pacer-replies-{}",
-        INSTANCE.fetch_add(1, Ordering::Relaxed)
-    );
-    let replies = context.socket(zmq::PULL)?;
-    replies.bind(&replies_endpoint)?;
+    // One thread does all the socket work (accepting, reading, decoding, answering, writing):
+    // no hand-off between an I/O thread and the thread that answers (see docs/BRIDGE.md).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .thread_name("bridge-socket")
+        .build()
+        .map_err(|e| ServeError::Zmq(format!("cannot start the socket runtime: {e}")))?;
+    let mut router = zeromq::RouterSocket::new();
+    let endpoint = runtime
+        .block_on(router.bind(&bindable(&config.bind)))
+        .map_err(|e| ServeError::Bind(format!("cannot bind {}: {e}", config.bind)))?
+        .to_string();
+    let (reply_sender, replies) = tokio::sync::mpsc::unbounded_channel();
 
     let dispatcher: Arc<Dispatcher<Request>> = Arc::new(Dispatcher::default());
     let mut workers = Vec::new();
     for i in 0..config.workers.max(1) {
         let reader = store.reader().map_err(ServeError::Store)?;
-        let push = context.socket(zmq::PUSH)?;
-        push.connect(&replies_endpoint)?;
-        let (dispatcher, service, counters, metrics) = (
+        let (dispatcher, service, metrics, replies) = (
             dispatcher.clone(),
             service.clone(),
-            counters.clone(),
             metrics.clone(),
+            reply_sender.clone(),
         );
         let worker = std::thread::Builder::new()
             .name(format!("bridge-worker-{i}"))
             .spawn(move || {
                 while let Some((key, request)) = dispatcher.take() {
-                    let codec = request.codec;
                     let reply = handle_timed(&service, &metrics, request.event, &reader);
                     let mut frames = request.envelope;
-                    frames.push(encode_reply(codec, &reply));
-                    if push.send_multipart(frames, 0).is_ok() {
-                        counters.replied.fetch_add(1, Ordering::Relaxed);
-                        metrics.reply();
-                    }
+                    frames.push(encode_reply(request.codec, &reply).into());
+                    let _ = replies.send(frames);
                     dispatcher.done(&key);
                 }
             })
             .map_err(|e| ServeError::Zmq(format!("cannot start a worker: {e}")))?;
         workers.push(worker);
     }
+    drop(reply_sender);
 
     log::info!(
         "serving on {endpoint} with policy {}, history in {}, {} workers",
@@ -311,8 +289,6 @@ pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
     let socket_loop = SocketLoop {
         metrics,
         state: state.clone(),
-        router,
-        replies,
         dispatcher,
         service: service.clone(),
         reader: store.reader().map_err(ServeError::Store)?,
@@ -325,9 +301,8 @@ pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
     let thread = std::thread::Builder::new()
         .name("bridge-socket".into())
         .spawn(move || {
-            socket_loop.run(workers);
+            runtime.block_on(socket_loop.run(router, replies, workers));
             store.close();
-            drop(context);
         })
         .map_err(|e| ServeError::Zmq(format!("cannot start the socket thread: {e}")))?;
     Ok(RunningServer {
@@ -338,6 +313,16 @@ pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
         state,
         thread: Some(thread),
     })
+}
+
+/// libzmq's wildcards in an endpoint as the socket library takes them: `*` as the port is
+/// any free port, `*` as the host every interface.
+fn bindable(endpoint: &str) -> String {
+    let endpoint = match endpoint.strip_suffix(":*") {
+        Some(rest) => format!("{rest}:0"),
+        None => endpoint.to_string(),
+    };
+    endpoint.replacen("tcp://*:", "tcp://0.0.0.0:", 1)
 }
 
 /// Handles one event and records how long it took.
@@ -352,173 +337,4 @@ fn handle_timed(
     let reply = service.handle(event, reader);
     metrics.decision(kind, started.elapsed());
     reply
-}
-
-struct SocketLoop {
-    metrics: Arc<Metrics>,
-    state: Arc<ServerState>,
-    router: zmq::Socket,
-    replies: zmq::Socket,
-    dispatcher: Arc<Dispatcher<Request>>,
-    service: Arc<Service>,
-    reader: crate::store::Reader,
-    counters: Arc<Counters>,
-    max_message_bytes: usize,
-    stop: Arc<AtomicBool>,
-    start_keys: u64,
-    /// JOB_END decisions run on the socket thread (see `Policy::cheap_decisions`).
-    inline_decisions: bool,
-}
-
-impl SocketLoop {
-    fn run(mut self, workers: Vec<JoinHandle<()>>) {
-        let mut last_stats = Instant::now();
-        while !self.stop.load(Ordering::SeqCst) {
-            let mut items = [
-                self.router.as_poll_item(zmq::POLLIN),
-                self.replies.as_poll_item(zmq::POLLIN),
-            ];
-            if let Err(e) = zmq::poll(&mut items, POLL.as_millis() as i64) {
-                if e != zmq::Error::EINTR {
-                    log::error!("poll failed: {e}");
-                }
-                continue;
-            }
-            let (requests_ready, replies_ready) = (items[0].is_readable(), items[1].is_readable());
-            if replies_ready {
-                self.forward_replies();
-            }
-            if requests_ready {
-                self.take_requests();
-            }
-            if last_stats.elapsed() >= STATS_EVERY {
-                log::info!("{}", self.counters.summary());
-                last_stats = Instant::now();
-            }
-        }
-        // Clean shutdown: answer everything already received, then stop the workers.
-        log::info!(
-            "stopping: answering {} requests in progress",
-            self.dispatcher.in_flight()
-        );
-        let deadline = Instant::now() + DRAIN_TIMEOUT;
-        while self.dispatcher.in_flight() > 0 && Instant::now() < deadline {
-            self.dispatcher.wait_idle(Duration::from_millis(20));
-            self.forward_replies();
-        }
-        self.dispatcher.close();
-        for worker in workers {
-            let _ = worker.join();
-        }
-        self.forward_replies();
-        self.state.serving.store(false, Ordering::Relaxed);
-        log::info!("stopped; {}", self.counters.summary());
-    }
-
-    /// Answers on the socket thread.
-    fn handle_inline(&mut self, mut frames: Vec<Vec<u8>>, codec: Codec, event: Event) {
-        let reply = handle_timed(&self.service, &self.metrics, event, &self.reader);
-        frames.push(encode_reply(codec, &reply));
-        if self.router.send_multipart(frames, zmq::DONTWAIT).is_ok() {
-            self.counters.replied.fetch_add(1, Ordering::Relaxed);
-            self.metrics.reply();
-        }
-    }
-
-    fn forward_replies(&self) {
-        while let Ok(frames) = self.replies.recv_multipart(zmq::DONTWAIT) {
-            if let Err(e) = self.router.send_multipart(frames, zmq::DONTWAIT) {
-                log::debug!("a reply could not be sent (client gone?): {e}");
-            }
-        }
-    }
-
-    fn take_requests(&mut self) {
-        for _ in 0..BURST {
-            match self.router.recv_multipart(zmq::DONTWAIT) {
-                Ok(frames) => self.route(frames),
-                Err(zmq::Error::EAGAIN) => return,
-                Err(e) => {
-                    log::warn!("receive failed: {e}");
-                    return;
-                }
-            }
-        }
-    }
-
-    fn route(&mut self, mut frames: Vec<Vec<u8>>) {
-        self.counters.received.fetch_add(1, Ordering::Relaxed);
-        // [identity, (empty delimiter from REQ peers,) body]: everything before the body is
-        // the envelope the reply must carry back.
-        let body = frames.pop().unwrap_or_default();
-        if frames.is_empty() {
-            return;
-        }
-        match decode(&body, self.max_message_bytes) {
-            Decoded::Event(codec, event) => {
-                let kind = event.event_type();
-                self.counters.by_type[kind as usize].fetch_add(1, Ordering::Relaxed);
-                self.metrics.message(kind, codec);
-                let key = match event.app_event_id() {
-                    Some(id) => id.to_string(),
-                    None => {
-                        self.start_keys += 1;
-                        format!(
-                            "{}#{}",
-                            EventType::ApplicationStart.wire_name(),
-                            self.start_keys
-                        )
-                    }
-                };
-                let on_worker = match event {
-                    Event::ApplicationStart(_) => true,
-                    Event::JobEnd(_) => !self.inline_decisions || self.service.decisions_are_slow(),
-                    _ => false,
-                };
-                if !on_worker && self.dispatcher.is_idle(&key) {
-                    self.handle_inline(frames, codec, event);
-                    return;
-                }
-                self.dispatcher.push(
-                    key,
-                    Request {
-                        envelope: frames,
-                        codec,
-                        event,
-                    },
-                );
-            }
-            Decoded::Bad {
-                codec,
-                problem,
-                fallback,
-            } => {
-                let n = self.counters.bad_messages.fetch_add(1, Ordering::Relaxed);
-                self.metrics.decode_error(problem.kind());
-                if matches!(problem, ProtocolError::TooLarge { .. }) {
-                    self.counters.too_large.fetch_add(1, Ordering::Relaxed);
-                }
-                if n < 10 || n.is_power_of_two() {
-                    log::warn!(
-                        "bad message ({}; {} so far): {problem}",
-                        problem.kind(),
-                        n + 1
-                    );
-                }
-                let reply = match &fallback {
-                    Some(reply) => {
-                        self.counters
-                            .answered_bad_messages
-                            .fetch_add(1, Ordering::Relaxed);
-                        reply.clone()
-                    }
-                    None => error_reply(codec, &problem),
-                };
-                frames.push(reply);
-                let _ = self.router.send_multipart(frames, zmq::DONTWAIT);
-                self.counters.replied.fetch_add(1, Ordering::Relaxed);
-                self.metrics.reply();
-            }
-        }
-    }
 }

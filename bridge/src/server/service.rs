@@ -2,7 +2,7 @@
 //! everything in the store, and builds the reply.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,11 +21,13 @@ use crate::store::{
 
 /// Live runs not heard from for this long are forgotten (their history stays in the store).
 const IDLE_RUN_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
-/// A decision after a job that takes more CPU than this, or so much wall time that it cannot be
-/// the scheduler's doing (it waited for something), marks the policy's decisions as slow: the
-/// server stops making them on its socket thread.
-const SLOW_DECISION_CPU: Duration = Duration::from_millis(2);
-const SLOW_DECISION_WALL: Duration = Duration::from_millis(50);
+/// Decisions after a job that take longer than `SLOW_DECISION` several times in a row, or one
+/// that takes `VERY_SLOW_DECISION`, mark the policy's decisions as slow: the server stops making
+/// them on its socket thread. Wall time (a vDSO read, unlike a thread's CPU clock, which costs
+/// a system call per decision) in a row, so that one preemption cannot trip it.
+const SLOW_DECISION: Duration = Duration::from_millis(2);
+const SLOW_DECISIONS_IN_A_ROW: u32 = 3;
+const VERY_SLOW_DECISION: Duration = Duration::from_millis(50);
 
 struct LiveRun {
     app_name: String,
@@ -48,6 +50,7 @@ pub struct Service {
     counters: Arc<Counters>,
     metrics: Arc<Metrics>,
     slow_decisions: AtomicBool,
+    slow_in_a_row: AtomicU32,
 }
 
 impl Service {
@@ -67,12 +70,30 @@ impl Service {
             counters,
             metrics,
             slow_decisions: AtomicBool::new(false),
+            slow_in_a_row: AtomicU32::new(0),
         }
     }
 
-    /// A decision after a job once took too long to be made on the socket thread.
+    /// Decisions after a job took too long to be made on the socket thread.
     pub fn decisions_are_slow(&self) -> bool {
         self.slow_decisions.load(Ordering::Relaxed)
+    }
+
+    fn note_decision_time(&self, took: Duration) {
+        let in_a_row = if took > SLOW_DECISION {
+            self.slow_in_a_row.fetch_add(1, Ordering::Relaxed) + 1
+        } else {
+            self.slow_in_a_row.store(0, Ordering::Relaxed);
+            0
+        };
+        if (in_a_row >= SLOW_DECISIONS_IN_A_ROW || took > VERY_SLOW_DECISION)
+            && !self.slow_decisions.swap(true, Ordering::Relaxed)
+        {
+            log::warn!(
+                "the policy took {} ms to decide after a job: deciding on worker threads from now on",
+                took.as_millis()
+            );
+        }
     }
 
     pub fn live_runs(&self) -> usize {
@@ -328,21 +349,9 @@ impl Service {
             current_scale_out: run.target,
             jobs_done: &run.jobs_done,
         };
-        let (cpu_before, wall_before) = (thread_cpu_time(), Instant::now());
+        let started = Instant::now();
         let decision = run.plan.after_job(&ended);
-        let (cpu, wall) = (
-            thread_cpu_time().saturating_sub(cpu_before),
-            wall_before.elapsed(),
-        );
-        if (cpu > SLOW_DECISION_CPU || wall > SLOW_DECISION_WALL)
-            && !self.slow_decisions.swap(true, Ordering::Relaxed)
-        {
-            log::warn!(
-                "the policy took {} ms ({} ms of CPU) to decide after a job: deciding on worker threads from now on",
-                wall.as_millis(),
-                cpu.as_millis()
-            );
-        }
+        self.note_decision_time(started.elapsed());
         // A new decision is answered; otherwise the reply echoes the message's scale-out, which
         // the original listener takes for "no request" (any other value restarts its stopwatch).
         let mut decided = None;
@@ -433,21 +442,6 @@ impl Service {
             app_event_id: end.app_event_id,
             recommended_scale_out: end.num_executors,
         }
-    }
-}
-
-/// CPU time of the calling thread (unlike wall time, not inflated by being descheduled).
-fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    let ok = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } == 0;
-    if ok {
-        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-    } else {
-        Duration::ZERO
     }
 }
 

@@ -48,11 +48,15 @@ pub(super) fn write_loop(
 ) {
     lower_thread_priority();
     while let Ok(first) = receiver.recv() {
-        let deadline = Instant::now() + GROUP_COMMIT;
+        // Sleep out the group-commit window, then take what arrived: waiting on the channel
+        // instead would wake this thread (and cost the sender a futex wake) for every change.
+        let flush_now = matches!(first, Change::Flush(_));
+        if !flush_now {
+            std::thread::sleep(GROUP_COMMIT);
+        }
         let mut batch = vec![first];
         while batch.len() < BATCH {
-            let wait = deadline.saturating_duration_since(Instant::now());
-            match receiver.recv_timeout(wait) {
+            match receiver.try_recv() {
                 Ok(change) => batch.push(change),
                 Err(_) => break,
             }
