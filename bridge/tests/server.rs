@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use pacer_bridge::history::RunRecord;
+use pacer_bridge::history::{JobScaleOut, RunRecord};
 use pacer_bridge::policy::{Decision, JobEnded, Policy, RunPlan, RunSpec};
 use pacer_bridge::store::Store;
 use pacer_protocol::Codec;
@@ -46,7 +46,9 @@ fn a_whole_application_is_answered_and_recorded() {
     assert_eq!(runs[0].met_target(), Some(true));
     let (apps, jobs, stages, recommendations) = reader.counts().unwrap();
     assert_eq!((apps, jobs, stages, recommendations), (1, 1, 1, 1));
-    let history = reader.finished_runs("Demo", 10).unwrap();
+    let history = reader
+        .finished_runs("Demo", 10, JobScaleOut::AtEnd)
+        .unwrap();
     assert_eq!(history[0].jobs[0].duration_ms, 900);
 }
 
@@ -196,7 +198,11 @@ fn a_run_goes_on_after_a_restart() {
     restarted.stop();
 
     let store = Store::open(&db).unwrap();
-    let history = store.reader().unwrap().finished_runs("R", 10).unwrap();
+    let history = store
+        .reader()
+        .unwrap()
+        .finished_runs("R", 10, JobScaleOut::AtEnd)
+        .unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(
         history[0].jobs.len(),

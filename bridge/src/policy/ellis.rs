@@ -116,7 +116,8 @@ impl RunPlan for EllisPlan {
         if upcoming.len() <= 1 {
             return None;
         }
-        let current = range.index(ended.current_scale_out);
+        // The original plans from what the application has, not from its own last target.
+        let current = range.index(ended.num_executors);
         let elapsed = (ended.end_ms - self.spec.start_ms) as f64;
         let remaining = self.spec.target_ms as f64 - elapsed - upcoming[0][current];
         let future: Vec<f64> = (0..range.len())
@@ -270,6 +271,7 @@ mod tests {
             job_id: 0,
             end_ms: 200_000,
             current_scale_out: 13,
+            num_executors: 13,
             jobs_done: &jobs,
         };
         let up = plan.after_job(&behind).expect("scale up");
@@ -280,6 +282,7 @@ mod tests {
             job_id: 0,
             end_ms: 1_000,
             current_scale_out: 36,
+            num_executors: 36,
             jobs_done: &jobs,
         };
         let down = plan.after_job(&ahead).expect("scale down");
@@ -289,14 +292,24 @@ mod tests {
             job_id: 0,
             end_ms: 36_900,
             current_scale_out: 13,
+            num_executors: 13,
             jobs_done: &jobs,
         };
         assert_eq!(plan.after_job(&on_track), None);
+        // The same moment with 36 executors really there (the target of 13 not yet applied):
+        // Ellis plans from what the application has, and scales down.
+        let really_36 = JobEnded {
+            num_executors: 36,
+            ..on_track
+        };
+        let down = plan.after_job(&really_36).expect("planned from 36");
+        assert!(down.scale_out < 36, "{down:?}");
         // At most one job left: keep.
         let late = JobEnded {
             job_id: 8,
             end_ms: 390_000,
             current_scale_out: 13,
+            num_executors: 13,
             jobs_done: &jobs,
         };
         assert_eq!(plan.after_job(&late), None);
@@ -310,6 +323,7 @@ mod tests {
             job_id: 0,
             end_ms: 1_000_000,
             current_scale_out: 12,
+            num_executors: 12,
             jobs_done: &[],
         };
         assert_eq!(plan.after_job(&ended), None);

@@ -17,7 +17,7 @@ pub use fixed::Fixed;
 pub use noop::Noop;
 pub use pacing::Pacer;
 
-use crate::history::{JobRecord, RunRecord, ScaleOutRange};
+use crate::history::{JobRecord, JobScaleOut, RunRecord, ScaleOutRange};
 
 /// Earlier runs a model policy needs before it plans with models (as in Ellis).
 const MIN_MODEL_RUNS: usize = 3;
@@ -57,6 +57,9 @@ pub struct JobEnded<'a> {
     pub end_ms: i64,
     /// The scale-out in force (the last one recommended).
     pub current_scale_out: u32,
+    /// The executors the application has at the job's end (JOB_END's `num_executors`); below
+    /// `current_scale_out` while requested executors are still starting.
+    pub num_executors: u32,
     /// The run's finished jobs so far, this one included.
     pub jobs_done: &'a [JobRecord],
 }
@@ -102,6 +105,12 @@ pub trait Policy: Send + Sync {
     /// per job; `start_run` always runs on worker threads.
     fn cheap_decisions(&self) -> bool {
         false
+    }
+
+    /// How the scale-out of a job in this policy's history is derived from the executors
+    /// reported at its start and end. By default the original Ellis bridge's definition.
+    fn job_scale_out(&self) -> JobScaleOut {
+        JobScaleOut::AtEnd
     }
 
     /// Plans a run from the earlier runs of the same application, oldest first.

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use super::{
     start_without_models, Decision, JobEnded, Policy, RunPlan, RunSpec, SlowerRun, MIN_MODEL_RUNS,
 };
-use crate::history::{JobRecord, RunRecord, ScaleOutRange};
+use crate::history::{JobRecord, JobScaleOut, RunRecord, ScaleOutRange};
 use crate::model::ellis_predictions;
 use crate::stats::{durations_by_job, median_per_scale_out, quantile};
 
@@ -70,6 +70,11 @@ impl Policy for Pacer {
     /// After a job it sums predictions computed at the start of the run.
     fn cheap_decisions(&self) -> bool {
         true
+    }
+
+    /// A job that spans a rescaling ran partly at each scale-out (docs/POLICY.md).
+    fn job_scale_out(&self) -> JobScaleOut {
+        JobScaleOut::Mean
     }
 
     fn start_run(&self, run: &RunSpec, history: &[RunRecord]) -> Box<dyn RunPlan> {
@@ -438,6 +443,7 @@ mod tests {
             job_id: 0,
             end_ms: 1_000 + job[0].duration_ms,
             current_scale_out: s,
+            num_executors: s,
             jobs_done: &job,
         };
         (plan.after_job(&ended), s)

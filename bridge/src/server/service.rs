@@ -12,7 +12,7 @@ use pacer_protocol::{self as protocol, Event, EventType, Reply};
 
 use super::history_cache::HistoryCache;
 use super::Counters;
-use crate::history::{mean_scale_out, JobRecord, RunRecord, ScaleOutRange};
+use crate::history::{JobRecord, RunRecord, ScaleOutRange};
 use crate::metrics::{Metrics, RunOutcome};
 use crate::policy::{Decision, JobEnded, Policy, RunPlan, RunSpec};
 use crate::store::{
@@ -58,11 +58,12 @@ impl Service {
         counters: Arc<Counters>,
         metrics: Arc<Metrics>,
     ) -> Service {
+        let job_scale_out = policy.job_scale_out();
         Service {
             policy,
             store,
             runs: Mutex::new(HashMap::new()),
-            history: HistoryCache::default(),
+            history: HistoryCache::new(job_scale_out),
             next_id: AtomicU64::new(first_id),
             counters,
             metrics,
@@ -213,7 +214,7 @@ impl Service {
         if let Some(run) = self.runs.lock().get(app_event_id).cloned() {
             return Some(run);
         }
-        let running = match reader.running_app(app_event_id) {
+        let running = match reader.running_app(app_event_id, self.policy.job_scale_out()) {
             Ok(found) => found?,
             Err(e) => {
                 log::error!("cannot look up run {app_event_id}: {e}");
@@ -315,10 +316,13 @@ impl Service {
                 .min()
                 .map(|t| (t, job.num_executors))
         });
+        let job_scale_out = self.policy.job_scale_out();
         if let Some((start_ms, start_scale_out)) = started {
             run.jobs_done.push(JobRecord {
                 job_id: job.job_id,
-                scale_out: mean_scale_out(start_scale_out, job.num_executors),
+                scale_out: job_scale_out
+                    .of(Some(start_scale_out), Some(job.num_executors))
+                    .unwrap_or(0),
                 duration_ms: (job.app_time - start_ms).max(0),
             });
         }
@@ -326,6 +330,7 @@ impl Service {
             job_id: job.job_id,
             end_ms: job.app_time,
             current_scale_out: run.target,
+            num_executors: job.num_executors.clamp(0, i64::from(u32::MAX)) as u32,
             jobs_done: &run.jobs_done,
         };
         let (cpu_before, wall_before) = (thread_cpu_time(), Instant::now());
