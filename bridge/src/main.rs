@@ -60,7 +60,7 @@ struct ReplayArgs {
     /// The runtime target of every replayed run, in ms.
     #[arg(long)]
     target_ms: i64,
-    /// Comma-separated: ellis, pacer, oracle, oracle-constant, static-max, noop, fixed:N.
+    /// Comma-separated: ellis, ellis-abe, pacer, oracle, oracle-constant, static-max, noop, fixed:N.
     #[arg(long, default_value = "ellis,pacer,oracle,static-max")]
     policies: String,
     /// The first runs (by APP_EVENT_ID) are the history the policies get.
@@ -102,7 +102,7 @@ struct ServeArgs {
     bind: String,
     #[command(flatten)]
     database: Database,
-    /// noop, fixed:N, ellis or pacer.
+    /// noop, fixed:N, ellis, ellis-abe or pacer.
     #[arg(long, default_value = "pacer")]
     policy: String,
     /// Larger messages are answered with an error.

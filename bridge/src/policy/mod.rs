@@ -136,7 +136,7 @@ pub trait RunPlan: Send {
     fn finished(&mut self, _end_ms: i64) {}
 }
 
-/// Policies by their `--policy` name: `noop`, `fixed:N`, `ellis`, `pacer`.
+/// Policies by their `--policy` name: `noop`, `fixed:N`, `ellis`, `ellis-abe`, `pacer`.
 pub fn by_name(name: &str) -> Result<Arc<dyn Policy>, String> {
     let name = name.trim();
     if let Some(n) = name.strip_prefix("fixed:") {
@@ -147,10 +147,11 @@ pub fn by_name(name: &str) -> Result<Arc<dyn Policy>, String> {
     }
     match name {
         "noop" => Ok(Arc::new(Noop)),
-        "ellis" => Ok(Arc::new(Ellis)),
+        "ellis" => Ok(Arc::new(Ellis::published())),
+        "ellis-abe" => Ok(Arc::new(Ellis::deployed())),
         "pacer" => Ok(Arc::new(Pacer)),
         other => Err(format!(
-            "unknown policy '{other}'; expected noop, fixed:N, ellis or pacer"
+            "unknown policy '{other}'; expected noop, fixed:N, ellis, ellis-abe or pacer"
         )),
     }
 }
@@ -161,7 +162,7 @@ mod tests {
 
     #[test]
     fn policies_by_name() {
-        for name in ["noop", "fixed:4", "ellis", "pacer"] {
+        for name in ["noop", "fixed:4", "ellis", "ellis-abe", "pacer"] {
             assert!(by_name(name).is_ok(), "{name}");
         }
         assert!(by_name("fixed:x").err().unwrap().contains("fixed:N"));

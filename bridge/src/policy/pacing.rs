@@ -23,7 +23,7 @@ use super::{
     start_without_models, Decision, JobEnded, Policy, RunPlan, RunSpec, SlowerRun, MIN_MODEL_RUNS,
 };
 use crate::history::{JobRecord, JobScaleOut, RunRecord, ScaleOutRange};
-use crate::model::ellis_predictions;
+use crate::model::{ellis_predictions, Interpolation};
 use crate::stats::{durations_by_job, median_per_scale_out, quantile};
 
 /// The target is planned to be met at the first of these percentiles of the model's errors
@@ -107,7 +107,7 @@ impl Model {
                         .into_iter()
                         .map(|(s, d)| (f64::from(s), d))
                         .collect();
-                    let predicted = ellis_predictions(&robust, range)
+                    let predicted = ellis_predictions(&robust, range, Interpolation::Bell)
                         .into_iter()
                         .map(|p| p.max(1.0))
                         .collect();

@@ -348,13 +348,17 @@ impl Service {
                 cpu.as_millis()
             );
         }
-        // A new decision is answered; otherwise the reply echoes the message's scale-out, which
-        // the original listener takes for "no request" (any other value restarts its stopwatch).
+        // A decision is answered unless the application already has it; otherwise the reply
+        // echoes the message's scale-out, which the original listener takes for "no request"
+        // (any other value restarts its stopwatch). A decision repeating the standing target
+        // (the application has not followed it yet) is answered but not recorded again.
         let mut decided = None;
         if let Some(Decision { scale_out, reason }) = decision {
             let scale_out = run.spec.range.clamp(i64::from(scale_out));
-            if scale_out != run.target {
+            if i64::from(scale_out) != job.num_executors {
                 decided = Some(scale_out);
+            }
+            if scale_out != run.target {
                 log::info!(
                     "run {} after job {}: {} → {scale_out} executors, {reason}",
                     job.app_event_id,
