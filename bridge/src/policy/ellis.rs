@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::{
-    start_without_models, Decision, JobEnded, Policy, RunPlan, RunSpec, SlowerRun, MIN_MODEL_RUNS,
+    start_without_models, Decision, JobEnded, Policy, Profiling, RunPlan, RunSpec, SlowerRun,
+    MIN_MODEL_RUNS,
 };
 use crate::history::{RunRecord, ScaleOutRange};
 use crate::model::{ellis_predictions, Interpolation};
@@ -21,6 +22,7 @@ pub struct Ellis {
     interpolation: Interpolation,
     /// Earlier non-adaptive runs needed to re-plan after jobs.
     replan_runs: usize,
+    profiling: Profiling,
 }
 
 impl Ellis {
@@ -31,6 +33,7 @@ impl Ellis {
             name: "ellis",
             interpolation: Interpolation::Bell,
             replan_runs: MIN_MODEL_RUNS,
+            profiling: Profiling::default(),
         }
     }
 
@@ -42,7 +45,12 @@ impl Ellis {
             name: "ellis-abe",
             interpolation: Interpolation::Ernest,
             replan_runs: MIN_MODEL_RUNS + 1,
+            profiling: Profiling::default(),
         }
+    }
+
+    pub fn with_profiling(self, profiling: Profiling) -> Ellis {
+        Ellis { profiling, ..self }
     }
 }
 
@@ -69,9 +77,13 @@ impl Policy for Ellis {
     fn start_run(&self, run: &RunSpec, history: &[RunRecord]) -> Box<dyn RunPlan> {
         // Ellis's definition of a non-adaptive run: all its jobs ran at one scale-out.
         let fixed: Vec<&RunRecord> = history.iter().filter(|r| r.is_fixed_scale_out()).collect();
-        if let Some(plan) =
-            start_without_models(run, history, &fixed, SlowerRun::JobTimeBelowTarget)
-        {
+        if let Some(plan) = start_without_models(
+            run,
+            history,
+            &fixed,
+            SlowerRun::JobTimeBelowTarget,
+            self.profiling,
+        ) {
             return plan;
         }
         let predictions = predict_jobs(history, run.range, self.interpolation);

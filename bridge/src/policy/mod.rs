@@ -11,7 +11,7 @@ mod pacing;
 use std::sync::Arc;
 
 pub use ellis::Ellis;
-pub use exploration::{exploration_scale_out, profiling_decision};
+pub use exploration::{exploration_scale_out, Profiling};
 pub use fallback::{fallback, SlowerRun};
 pub use fixed::Fixed;
 pub use noop::Noop;
@@ -79,17 +79,19 @@ impl RunPlan for Keep {
     }
 }
 
-/// How both model policies start a run they cannot plan with models: a profiling run explores;
-/// an adaptive run with fewer than [`MIN_MODEL_RUNS`] usable earlier runs (`usable`, by the
-/// policy's own definition) takes the fallback judged by `rule`. None: plan with models.
+/// How both model policies start a run they cannot plan with models: a profiling run explores
+/// by `profiling`; an adaptive run with fewer than [`MIN_MODEL_RUNS`] usable earlier runs
+/// (`usable`, by the policy's own definition) takes the fallback judged by `rule`. None: plan
+/// with models.
 fn start_without_models(
     run: &RunSpec,
     history: &[RunRecord],
     usable: &[&RunRecord],
     rule: SlowerRun,
+    profiling: Profiling,
 ) -> Option<Box<dyn RunPlan>> {
     if !run.is_adaptive {
-        return Some(Box::new(Keep(profiling_decision(run.range, history))));
+        return Some(Box::new(Keep(profiling.decision(run, history))));
     }
     if usable.len() < MIN_MODEL_RUNS {
         return Some(Box::new(Keep(fallback(run, usable, rule))));
@@ -138,6 +140,12 @@ pub trait RunPlan: Send {
 
 /// Policies by their `--policy` name: `noop`, `fixed:N`, `ellis`, `ellis-abe`, `pacer`.
 pub fn by_name(name: &str) -> Result<Arc<dyn Policy>, String> {
+    by_name_with(name, Profiling::default())
+}
+
+/// A policy by name whose profiling runs choose their scale-out by `profiling` (the model
+/// policies; `noop` and `fixed:N` do not profile).
+pub fn by_name_with(name: &str, profiling: Profiling) -> Result<Arc<dyn Policy>, String> {
     let name = name.trim();
     if let Some(n) = name.strip_prefix("fixed:") {
         let n: u32 = n
@@ -147,9 +155,9 @@ pub fn by_name(name: &str) -> Result<Arc<dyn Policy>, String> {
     }
     match name {
         "noop" => Ok(Arc::new(Noop)),
-        "ellis" => Ok(Arc::new(Ellis::published())),
-        "ellis-abe" => Ok(Arc::new(Ellis::deployed())),
-        "pacer" => Ok(Arc::new(Pacer)),
+        "ellis" => Ok(Arc::new(Ellis::published().with_profiling(profiling))),
+        "ellis-abe" => Ok(Arc::new(Ellis::deployed().with_profiling(profiling))),
+        "pacer" => Ok(Arc::new(Pacer::new(profiling))),
         other => Err(format!(
             "unknown policy '{other}'; expected noop, fixed:N, ellis, ellis-abe or pacer"
         )),

@@ -5,18 +5,17 @@ mod oracle;
 mod reference;
 mod remote;
 mod report;
-mod rng;
 mod simulate;
 
 use std::collections::BTreeMap;
 
 use crate::history::{RunRecord, ScaleOutRange};
 use crate::policy::{self, Fixed, Policy, RunSpec};
+use crate::rng::Rng;
 use crate::trace::TraceRun;
 pub use reference::{Outside, ReferenceModels};
 pub use remote::RemoteBridge;
 pub use report::{per_run_table, PolicyMetrics, ReplayReport};
-use rng::Rng;
 pub use simulate::{simulate, Outcome, Setting};
 
 #[derive(Debug, Clone)]

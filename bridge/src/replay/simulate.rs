@@ -12,9 +12,9 @@
 use std::collections::VecDeque;
 
 use super::reference::ReferenceModels;
-use super::rng::Rng;
 use crate::history::{JobRecord, JobScaleOut, ScaleOutRange};
 use crate::policy::{JobEnded, RunPlan};
+use crate::rng::Rng;
 use crate::trace::TraceRun;
 
 #[derive(Debug, Clone, PartialEq)]
