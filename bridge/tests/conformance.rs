@@ -116,6 +116,9 @@ struct Agreement {
     within_one: usize,
     initial: usize,
     initial_within_one: usize,
+    /// JOB_END decisions where the original asked for a change (its reply not an echo).
+    changes: usize,
+    changes_exact: usize,
 }
 
 impl Agreement {
@@ -127,6 +130,14 @@ impl Agreement {
         if initial {
             self.initial += 1;
             self.initial_within_one += usize::from(close);
+        }
+    }
+
+    fn add_job_end(&mut self, ours: i64, original: i64, num_executors: i64) {
+        self.add(ours, original, false);
+        if original != num_executors {
+            self.changes += 1;
+            self.changes_exact += usize::from(ours == original);
         }
     }
 
@@ -184,7 +195,7 @@ fn replay(name: &str, pairs: &[(Value, Value)]) -> Agreement {
                     && earlier.fixed_runs(&run.app_name) > 3
                     && earlier.later_jobs(&run.app_name, job_id) >= 2;
                 if model_based {
-                    agreement.add(scale_out(&ours), scale_out(original), false);
+                    agreement.add_job_end(scale_out(&ours), scale_out(original), num_executors);
                 }
                 run.scale_outs.push(num_executors);
                 run.job_ids.insert(job_id);
@@ -210,12 +221,14 @@ fn check(name: &str) {
     };
     let a = replay(name, &pairs);
     println!(
-        "{name}: {} model-based decisions ({} initial): exact {:.1} %, within one executor {:.1} % (initial scale-outs within one {:.1} %)",
+        "{name}: {} model-based decisions ({} initial, {} changes after a job): exact {:.1} %, within one executor {:.1} % (initial scale-outs within one {:.1} %, changes exact {:.1} %)",
         a.decisions,
         a.initial,
+        a.changes,
         100.0 * Agreement::share(a.exact, a.decisions),
         100.0 * Agreement::share(a.within_one, a.decisions),
         100.0 * Agreement::share(a.initial_within_one, a.initial),
+        100.0 * Agreement::share(a.changes_exact, a.changes),
     );
     assert!(a.decisions > 0, "{name}: no model-based decisions");
     assert!(
