@@ -25,16 +25,20 @@ fn fixtures_dir() -> PathBuf {
     repository.join(folder)
 }
 
-/// The (request, reply) pairs of a recorded session, in order; None when the file is absent.
+/// The (request, reply) pairs of a recorded session, in order; None when the fixtures folder
+/// is absent.
 fn session(name: &str) -> Option<Vec<(Value, Value)>> {
-    let path = fixtures_dir().join(name);
-    let Ok(text) = std::fs::read_to_string(&path) else {
+    let dir = fixtures_dir();
+    if !dir.is_dir() {
         eprintln!(
-            "SKIPPED: no {} (set FIXTURES_DIR to the folder holding {name})",
-            path.display()
+            "SKIPPED: no folder {} (set FIXTURES_DIR to the folder holding {name})",
+            dir.display()
         );
         return None;
-    };
+    }
+    let path = dir.join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let lines: Vec<Value> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -237,12 +241,34 @@ fn check(name: &str) {
     );
 }
 
+const SHUFFLE_SESSION: &str = "abe-session.jsonl";
+const KMEANS_SESSION: &str = "abe-kmeans-trace-session.jsonl";
+
 #[test]
 fn ellis_abe_decides_as_the_original_on_the_recorded_shuffle_session() {
-    check("abe-session.jsonl");
+    check(SHUFFLE_SESSION);
 }
 
 #[test]
 fn ellis_abe_decides_as_the_original_on_the_kmeans_trace_session() {
-    check("abe-kmeans-trace-session.jsonl");
+    check(KMEANS_SESSION);
+}
+
+/// Sessions of other applications' traces (`abe-*.jsonl`) in the folder are checked as well.
+#[test]
+fn ellis_abe_decides_as_the_original_on_every_recorded_session() {
+    let dir = fixtures_dir();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!("SKIPPED: no folder {}", dir.display());
+        return;
+    };
+    let mut names: Vec<String> = entries
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("abe-") && name.ends_with(".jsonl"))
+        .filter(|name| name != SHUFFLE_SESSION && name != KMEANS_SESSION)
+        .collect();
+    names.sort();
+    for name in names {
+        check(&name);
+    }
 }
