@@ -9,9 +9,28 @@ pub struct JobRecord {
     pub duration_ms: i64,
 }
 
-/// Executors while a job ran, from its start and end scale-outs: their mean, rounded half up.
-pub fn mean_scale_out(start: i64, end: i64) -> u32 {
-    ((start + end + 1) / 2).max(0) as u32
+/// How a policy derives the scale-out a job ran at from the executors reported at its start
+/// (JOB_START's `num_executors`) and at its end (JOB_END's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobScaleOut {
+    /// JOB_END's executors (the original Ellis bridge's definition).
+    AtEnd,
+    /// The mean of both, rounded half up: a job that spans a rescaling ran partly at each.
+    Mean,
+}
+
+impl JobScaleOut {
+    /// The job's scale-out from whichever of its start and end executors is known (a message
+    /// may be lost); None when neither is.
+    pub fn of(self, start: Option<i64>, end: Option<i64>) -> Option<u32> {
+        let executors = match (self, start, end) {
+            (JobScaleOut::Mean, Some(start), Some(end)) => (start + end + 1) / 2,
+            (_, _, Some(end)) => end,
+            (_, Some(start), None) => start,
+            (_, None, None) => return None,
+        };
+        Some(executors.max(0) as u32)
+    }
 }
 
 /// One earlier run of an application.
@@ -82,5 +101,22 @@ impl ScaleOutRange {
 
     pub fn midpoint(&self) -> u32 {
         (self.min + self.max) / 2
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_scale_out_by_rule() {
+        assert_eq!(JobScaleOut::AtEnd.of(Some(4), Some(2)), Some(2));
+        assert_eq!(JobScaleOut::Mean.of(Some(4), Some(1)), Some(3));
+        for rule in [JobScaleOut::AtEnd, JobScaleOut::Mean] {
+            assert_eq!(rule.of(Some(4), None), Some(4), "{rule:?}");
+            assert_eq!(rule.of(None, Some(3)), Some(3), "{rule:?}");
+            assert_eq!(rule.of(None, None), None, "{rule:?}");
+            assert_eq!(rule.of(Some(-1), Some(-1)), Some(0), "{rule:?}");
+        }
     }
 }

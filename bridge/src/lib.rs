@@ -5,10 +5,11 @@
 //! # Layout
 //! - [`server`]: the ZeroMQ ROUTER socket, decoding (`server::wire`), per-application ordering
 //!   on worker threads (`server::dispatch`), the live runs (`server::service`).
-//! - [`policy`]: the `Policy` trait and the policies `noop`, `fixed:N`, `ellis`, `pacer`, with
-//!   their shared decisions (exploration for profiling runs, fallbacks).
+//! - [`policy`]: the `Policy` trait and the policies `noop`, `fixed:N`, `ellis`, `ellis-abe`,
+//!   `pacer`, with their shared decisions (exploration for profiling runs, fallbacks).
 //! - [`model`]: runtime models of one job over scale-outs (Ernest, Bell, kernel regression).
 //! - [`stats`]: quantiles, medians, durations grouped by job and scale-out.
+//! - [`rng`]: the seeded generator of replay's delays and random profiling scale-outs.
 //! - [`history`]: the run history the policies learn from.
 //! - [`store`]: that history in SQLite (schema, rows, writer thread, queries).
 //! - [`replay`]: policies on recorded traces against clairvoyant bounds (`replay`).
@@ -30,6 +31,7 @@ pub mod model;
 pub mod output;
 pub mod policy;
 pub mod replay;
+pub mod rng;
 pub mod runs;
 pub mod server;
 pub mod stats;

@@ -60,7 +60,7 @@ struct ReplayArgs {
     /// The runtime target of every replayed run, in ms.
     #[arg(long)]
     target_ms: i64,
-    /// Comma-separated: ellis, pacer, oracle, oracle-constant, static-max, noop, fixed:N.
+    /// Comma-separated: ellis, ellis-abe, pacer, oracle, oracle-constant, static-max, noop, fixed:N.
     #[arg(long, default_value = "ellis,pacer,oracle,static-max")]
     policies: String,
     /// The first runs (by APP_EVENT_ID) are the history the policies get.
@@ -102,9 +102,16 @@ struct ServeArgs {
     bind: String,
     #[command(flatten)]
     database: Database,
-    /// noop, fixed:N, ellis or pacer.
+    /// noop, fixed:N, ellis, ellis-abe or pacer.
     #[arg(long, default_value = "pacer")]
     policy: String,
+    /// How profiling runs choose their scale-out: bisection of the range, or uniformly at
+    /// random in it (the original's rule).
+    #[arg(long, value_enum, default_value_t)]
+    profiling: ProfilingRule,
+    /// Seed of `--profiling random` (default: from the clock, logged at start).
+    #[arg(long, value_name = "N")]
+    profiling_seed: Option<u64>,
     /// Larger messages are answered with an error.
     #[arg(long, default_value_t = 1 << 20)]
     max_message_bytes: usize,
@@ -115,6 +122,35 @@ struct ServeArgs {
     /// is on loopback). Off unless given.
     #[arg(long, value_name = "ADDR", value_parser = http::parse_address)]
     http: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+enum ProfilingRule {
+    #[default]
+    Bisection,
+    Random,
+}
+
+impl ServeArgs {
+    fn profiling(&self) -> Result<policy::Profiling, String> {
+        match (self.profiling, self.profiling_seed) {
+            (ProfilingRule::Bisection, None) => Ok(policy::Profiling::Bisection),
+            (ProfilingRule::Bisection, Some(_)) => {
+                Err("--profiling-seed needs --profiling random".into())
+            }
+            (ProfilingRule::Random, seed) => {
+                let seed = seed.unwrap_or_else(|| {
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |t| t.as_nanos() as u64)
+                });
+                log::info!(
+                    "profiling runs draw their scale-outs at random (--profiling-seed {seed})"
+                );
+                Ok(policy::Profiling::Random { seed })
+            }
+        }
+    }
 }
 
 #[derive(Args)]
@@ -201,10 +237,11 @@ fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Serve(args) => {
+            let policy = policy::by_name_with(&args.policy, args.profiling()?)?;
             let server = server::start(ServerConfig {
                 bind: args.bind,
                 db: args.database.db,
-                policy: policy::by_name(&args.policy)?,
+                policy,
                 max_message_bytes: args.max_message_bytes,
                 workers: args.workers,
             })

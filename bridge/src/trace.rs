@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::history::{JobRecord, RunRecord};
+use crate::history::{JobRecord, JobScaleOut, RunRecord};
 use crate::store::TraceRow;
 
 pub const HEADER: &str = "ID|APP_ID|STARTED_AT|FINISHED_AT|APP_EVENT_ID|JOB_ID|STARTED_AT|FINISHED_AT|DURATION_MS|SCALE_OUT";
@@ -121,7 +121,7 @@ pub fn parse(text: &str) -> Result<Vec<TraceRun>, String> {
 pub fn export(store: &crate::store::Store, app: &str) -> Result<String, String> {
     let rows = store
         .reader()
-        .and_then(|r| r.trace_rows(app))
+        .and_then(|r| r.trace_rows(app, JobScaleOut::Mean))
         .map_err(|e| e.to_string())?;
     if rows.is_empty() {
         return Err(format!(

@@ -120,3 +120,59 @@ fn serve_rejects_a_bad_policy_and_a_bad_address() {
     let (ok, _, err) = bridge(&["serve", "--bind", "nonsense", "--db", db.to_str().unwrap()]);
     assert!(!ok && err.contains("cannot bind nonsense"), "{err}");
 }
+
+/// The scale-outs of four profiling runs chosen by `serve` started with `args`.
+fn profiling_choices(args: &[&str]) -> Vec<i64> {
+    let dir = TempDir::new("profiling");
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let endpoint = format!("tcp://127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pacer-bridge"))
+        .args(["serve", "--bind", &endpoint, "--db"])
+        .arg(dir.path().join("h.db"))
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = Client::connect(&endpoint);
+    let choices = (0..4)
+        .map(|i| {
+            let (_, scale_outs) = run_app(&client, "Random", false, 0, i * 1_000, 1, |_, _| 10);
+            scale_outs[0]
+        })
+        .collect();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    choices
+}
+
+#[test]
+fn random_profiling_is_reproducible_from_its_seed() {
+    let seeded = [
+        "--policy",
+        "ellis-abe",
+        "--profiling",
+        "random",
+        "--profiling-seed",
+        "5",
+    ];
+    let first = profiling_choices(&seeded);
+    assert!(first.iter().all(|s| (2..=10).contains(s)), "{first:?}");
+    assert_eq!(
+        profiling_choices(&seeded),
+        first,
+        "the same seed, the same choices"
+    );
+    assert_eq!(
+        profiling_choices(&["--policy", "ellis-abe"]),
+        vec![2, 10, 6, 4],
+        "bisection by default"
+    );
+    let (ok, _, err) = bridge(&["serve", "--profiling-seed", "5"]);
+    assert!(
+        !ok && err.contains("--profiling-seed needs --profiling random"),
+        "{err}"
+    );
+}

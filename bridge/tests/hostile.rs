@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use common::*;
+use pacer_bridge::history::JobScaleOut;
 use pacer_bridge::store::Store;
 
 const HOSTILE_MESSAGES: usize = 10_000;
@@ -150,7 +151,9 @@ fn hostile_traffic_does_not_hurt_valid_applications() {
     let store = Store::open(&db).unwrap();
     let reader = store.reader().unwrap();
     for i in 0..VALID_APPS {
-        let runs = reader.finished_runs(&format!("Valid{i}"), 100).unwrap();
+        let runs = reader
+            .finished_runs(&format!("Valid{i}"), 100, JobScaleOut::AtEnd)
+            .unwrap();
         assert_eq!(runs.len(), RUNS_PER_APP, "Valid{i}");
         for run in runs {
             assert!(valid_ids.contains(&run.app_event_id));

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use pacer_bridge::history::RunRecord;
+use pacer_bridge::history::{JobScaleOut, RunRecord};
 use pacer_bridge::policy::{Decision, JobEnded, Policy, RunPlan, RunSpec};
 use pacer_bridge::store::Store;
 use pacer_protocol::Codec;
@@ -46,7 +46,9 @@ fn a_whole_application_is_answered_and_recorded() {
     assert_eq!(runs[0].met_target(), Some(true));
     let (apps, jobs, stages, recommendations) = reader.counts().unwrap();
     assert_eq!((apps, jobs, stages, recommendations), (1, 1, 1, 1));
-    let history = reader.finished_runs("Demo", 10).unwrap();
+    let history = reader
+        .finished_runs("Demo", 10, JobScaleOut::AtEnd)
+        .unwrap();
     assert_eq!(history[0].jobs[0].duration_ms, 900);
 }
 
@@ -196,7 +198,11 @@ fn a_run_goes_on_after_a_restart() {
     restarted.stop();
 
     let store = Store::open(&db).unwrap();
-    let history = store.reader().unwrap().finished_runs("R", 10).unwrap();
+    let history = store
+        .reader()
+        .unwrap()
+        .finished_runs("R", 10, JobScaleOut::AtEnd)
+        .unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(
         history[0].jobs.len(),
@@ -449,4 +455,53 @@ fn the_binary_shuts_down_cleanly_on_sigterm() {
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].app_event_id, id);
     assert!(runs[0].end_ms.is_some(), "nothing lost at shutdown");
+}
+
+/// Recommends 3 executors after every job, whatever the application has.
+struct Insistent;
+
+struct InsistentPlan;
+
+impl RunPlan for InsistentPlan {
+    fn initial(&self) -> Decision {
+        Decision::new(3, "test")
+    }
+
+    fn after_job(&mut self, _ended: &JobEnded<'_>) -> Option<Decision> {
+        Some(Decision::new(3, "test"))
+    }
+}
+
+impl Policy for Insistent {
+    fn name(&self) -> String {
+        "insistent-for-test".into()
+    }
+
+    fn start_run(&self, _run: &RunSpec, _history: &[RunRecord]) -> Box<dyn RunPlan> {
+        Box::new(InsistentPlan)
+    }
+}
+
+#[test]
+fn a_decision_the_application_has_not_followed_is_answered_again_and_recorded_once() {
+    let dir = TempDir::new("insistent");
+    let db = dir.path().join("h.db");
+    let server = start_with(Arc::new(Insistent), &db, "tcp://127.0.0.1:*");
+    let client = Client::connect(server.endpoint());
+    let id = id(&client.send(&app_start("Insist", true, 60_000, 0)));
+    // The application keeps 5 executors: the decision (3) is what it is asked for each time.
+    assert_eq!(scale_out(&client.send(&job_end(&id, 0, 100, 5))), 3);
+    assert_eq!(scale_out(&client.send(&job_end(&id, 1, 200, 5))), 3);
+    // Once it has 3, the reply is an echo.
+    assert_eq!(scale_out(&client.send(&job_end(&id, 2, 300, 3))), 3);
+    assert_eq!(scale_out(&client.send(&job_end(&id, 3, 400, 4))), 3);
+    client.send(&app_end(&id, 500, 3));
+    server.stop();
+    let store = Store::open(&db).unwrap();
+    let detail = store.reader().unwrap().run_detail(&id).unwrap().unwrap();
+    assert_eq!(
+        detail.decisions.len(),
+        1,
+        "only the initial decision: the target never changed"
+    );
 }

@@ -11,10 +11,23 @@ pub use kernel::KernelRegression;
 
 use crate::history::ScaleOutRange;
 
+/// The model used inside the observed scale-outs of a job seen at more than five.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interpolation {
+    /// Bell, as published.
+    Bell,
+    /// Ernest, as the deployed Python bridge ends up using (its Bell fit always fails).
+    Ernest,
+}
+
 /// Ellis's model choice for one job's training points `(scale_out, duration_ms)`, predicted
 /// for every scale-out of `range`: the mean for ≤ 2 distinct scale-outs, Ernest for ≤ 5, else
-/// Bell inside the observed scale-outs and Ernest outside them.
-pub fn ellis_predictions(points: &[(f64, f64)], range: ScaleOutRange) -> Vec<f64> {
+/// `interpolation` inside the observed scale-outs and Ernest outside them.
+pub fn ellis_predictions(
+    points: &[(f64, f64)],
+    range: ScaleOutRange,
+    interpolation: Interpolation,
+) -> Vec<f64> {
     if points.is_empty() {
         return vec![0.0; range.len()];
     }
@@ -26,7 +39,7 @@ pub fn ellis_predictions(points: &[(f64, f64)], range: ScaleOutRange) -> Vec<f64
         return vec![mean; range.len()];
     }
     let ernest = Ernest::fit(&xs, &ys);
-    if distinct <= 5 {
+    if distinct <= 5 || interpolation == Interpolation::Ernest {
         return range
             .values()
             .map(|s| ernest.predict(f64::from(s)))
@@ -63,17 +76,20 @@ mod tests {
     fn model_choice_follows_the_number_of_scale_outs() {
         let range = ScaleOutRange::new(4, 8);
         let two = [(4.0, 100.0), (8.0, 60.0), (8.0, 80.0)];
-        assert_eq!(ellis_predictions(&two, range), vec![80.0; 5]);
+        assert_eq!(
+            ellis_predictions(&two, range, Interpolation::Bell),
+            vec![80.0; 5]
+        );
 
         let curve = |s: f64| 1_000.0 + 8_000.0 / s;
         let few: Vec<(f64, f64)> = [4.0, 5.0, 6.0].iter().map(|&s| (s, curve(s))).collect();
-        let predicted = ellis_predictions(&few, range);
+        let predicted = ellis_predictions(&few, range, Interpolation::Bell);
         assert!((predicted[4] - curve(8.0)).abs() < 1.0, "{predicted:?}");
 
         let many: Vec<(f64, f64)> = (2..=7)
             .map(|s| (f64::from(s), curve(f64::from(s))))
             .collect();
-        let predicted = ellis_predictions(&many, range);
+        let predicted = ellis_predictions(&many, range, Interpolation::Bell);
         for (s, p) in range.values().zip(&predicted) {
             assert!(
                 (p - curve(f64::from(s))).abs() < 20.0,
@@ -84,9 +100,28 @@ mod tests {
     }
 
     #[test]
+    fn ernest_interpolation_is_ernest_everywhere() {
+        let range = ScaleOutRange::new(2, 9);
+        let points: Vec<(f64, f64)> = (2..=8)
+            .map(|s| (f64::from(s), if s == 5 { 900.0 } else { 100.0 }))
+            .collect();
+        let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
+        let ys: Vec<f64> = points.iter().map(|p| p.1).collect();
+        let ernest = Ernest::fit(&xs, &ys);
+        let expected: Vec<f64> = range
+            .values()
+            .map(|s| ernest.predict(f64::from(s)))
+            .collect();
+        assert_eq!(
+            ellis_predictions(&points, range, Interpolation::Ernest),
+            expected
+        );
+    }
+
+    #[test]
     fn no_data_predicts_nothing() {
         assert_eq!(
-            ellis_predictions(&[], ScaleOutRange::new(1, 3)),
+            ellis_predictions(&[], ScaleOutRange::new(1, 3), Interpolation::Bell),
             vec![0.0; 3]
         );
     }

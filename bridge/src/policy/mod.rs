@@ -11,13 +11,13 @@ mod pacing;
 use std::sync::Arc;
 
 pub use ellis::Ellis;
-pub use exploration::{exploration_scale_out, profiling_decision};
+pub use exploration::{exploration_scale_out, Profiling};
 pub use fallback::{fallback, SlowerRun};
 pub use fixed::Fixed;
 pub use noop::Noop;
 pub use pacing::Pacer;
 
-use crate::history::{JobRecord, RunRecord, ScaleOutRange};
+use crate::history::{JobRecord, JobScaleOut, RunRecord, ScaleOutRange};
 
 /// Earlier runs a model policy needs before it plans with models (as in Ellis).
 const MIN_MODEL_RUNS: usize = 3;
@@ -57,6 +57,9 @@ pub struct JobEnded<'a> {
     pub end_ms: i64,
     /// The scale-out in force (the last one recommended).
     pub current_scale_out: u32,
+    /// The executors the application has at the job's end (JOB_END's `num_executors`); below
+    /// `current_scale_out` while requested executors are still starting.
+    pub num_executors: u32,
     /// The run's finished jobs so far, this one included.
     pub jobs_done: &'a [JobRecord],
 }
@@ -76,17 +79,19 @@ impl RunPlan for Keep {
     }
 }
 
-/// How both model policies start a run they cannot plan with models: a profiling run explores;
-/// an adaptive run with fewer than [`MIN_MODEL_RUNS`] usable earlier runs (`usable`, by the
-/// policy's own definition) takes the fallback judged by `rule`. None: plan with models.
+/// How both model policies start a run they cannot plan with models: a profiling run explores
+/// by `profiling`; an adaptive run with fewer than [`MIN_MODEL_RUNS`] usable earlier runs
+/// (`usable`, by the policy's own definition) takes the fallback judged by `rule`. None: plan
+/// with models.
 fn start_without_models(
     run: &RunSpec,
     history: &[RunRecord],
     usable: &[&RunRecord],
     rule: SlowerRun,
+    profiling: Profiling,
 ) -> Option<Box<dyn RunPlan>> {
     if !run.is_adaptive {
-        return Some(Box::new(Keep(profiling_decision(run.range, history))));
+        return Some(Box::new(Keep(profiling.decision(run, history))));
     }
     if usable.len() < MIN_MODEL_RUNS {
         return Some(Box::new(Keep(fallback(run, usable, rule))));
@@ -102,6 +107,12 @@ pub trait Policy: Send + Sync {
     /// per job; `start_run` always runs on worker threads.
     fn cheap_decisions(&self) -> bool {
         false
+    }
+
+    /// How the scale-out of a job in this policy's history is derived from the executors
+    /// reported at its start and end. By default the original Ellis bridge's definition.
+    fn job_scale_out(&self) -> JobScaleOut {
+        JobScaleOut::AtEnd
     }
 
     /// Plans a run from the earlier runs of the same application, oldest first.
@@ -127,8 +138,14 @@ pub trait RunPlan: Send {
     fn finished(&mut self, _end_ms: i64) {}
 }
 
-/// Policies by their `--policy` name: `noop`, `fixed:N`, `ellis`, `pacer`.
+/// Policies by their `--policy` name: `noop`, `fixed:N`, `ellis`, `ellis-abe`, `pacer`.
 pub fn by_name(name: &str) -> Result<Arc<dyn Policy>, String> {
+    by_name_with(name, Profiling::default())
+}
+
+/// A policy by name whose profiling runs choose their scale-out by `profiling` (the model
+/// policies; `noop` and `fixed:N` do not profile).
+pub fn by_name_with(name: &str, profiling: Profiling) -> Result<Arc<dyn Policy>, String> {
     let name = name.trim();
     if let Some(n) = name.strip_prefix("fixed:") {
         let n: u32 = n
@@ -138,10 +155,11 @@ pub fn by_name(name: &str) -> Result<Arc<dyn Policy>, String> {
     }
     match name {
         "noop" => Ok(Arc::new(Noop)),
-        "ellis" => Ok(Arc::new(Ellis)),
-        "pacer" => Ok(Arc::new(Pacer)),
+        "ellis" => Ok(Arc::new(Ellis::published().with_profiling(profiling))),
+        "ellis-abe" => Ok(Arc::new(Ellis::deployed().with_profiling(profiling))),
+        "pacer" => Ok(Arc::new(Pacer::new(profiling))),
         other => Err(format!(
-            "unknown policy '{other}'; expected noop, fixed:N, ellis or pacer"
+            "unknown policy '{other}'; expected noop, fixed:N, ellis, ellis-abe or pacer"
         )),
     }
 }
@@ -152,7 +170,7 @@ mod tests {
 
     #[test]
     fn policies_by_name() {
-        for name in ["noop", "fixed:4", "ellis", "pacer"] {
+        for name in ["noop", "fixed:4", "ellis", "ellis-abe", "pacer"] {
             assert!(by_name(name).is_ok(), "{name}");
         }
         assert!(by_name("fixed:x").err().unwrap().contains("fixed:N"));

@@ -20,10 +20,11 @@
 use std::collections::BTreeMap;
 
 use super::{
-    start_without_models, Decision, JobEnded, Policy, RunPlan, RunSpec, SlowerRun, MIN_MODEL_RUNS,
+    start_without_models, Decision, JobEnded, Policy, Profiling, RunPlan, RunSpec, SlowerRun,
+    MIN_MODEL_RUNS,
 };
-use crate::history::{JobRecord, RunRecord, ScaleOutRange};
-use crate::model::ellis_predictions;
+use crate::history::{JobRecord, JobScaleOut, RunRecord, ScaleOutRange};
+use crate::model::{ellis_predictions, Interpolation};
 use crate::stats::{durations_by_job, median_per_scale_out, quantile};
 
 /// The target is planned to be met at the first of these percentiles of the model's errors
@@ -40,7 +41,16 @@ const MIN_CHANGE: f64 = 0.15;
 /// Assumed time for new executors to start and take work.
 const ACTUATION_DELAY_MS: f64 = 20_000.0;
 
-pub struct Pacer;
+#[derive(Default)]
+pub struct Pacer {
+    profiling: Profiling,
+}
+
+impl Pacer {
+    pub fn new(profiling: Profiling) -> Pacer {
+        Pacer { profiling }
+    }
+}
 
 struct Model {
     /// Predicted duration per job id (jobs seen in at least half of the earlier runs) at every
@@ -72,11 +82,20 @@ impl Policy for Pacer {
         true
     }
 
+    /// A job that spans a rescaling ran partly at each scale-out (docs/POLICY.md).
+    fn job_scale_out(&self) -> JobScaleOut {
+        JobScaleOut::Mean
+    }
+
     fn start_run(&self, run: &RunSpec, history: &[RunRecord]) -> Box<dyn RunPlan> {
         let usable: Vec<&RunRecord> = history.iter().filter(|r| !r.jobs.is_empty()).collect();
-        if let Some(plan) =
-            start_without_models(run, history, &usable, SlowerRun::RuntimeWithinTarget)
-        {
+        if let Some(plan) = start_without_models(
+            run,
+            history,
+            &usable,
+            SlowerRun::RuntimeWithinTarget,
+            self.profiling,
+        ) {
             return plan;
         }
         let model = Model::fit(&usable, run.range);
@@ -102,7 +121,7 @@ impl Model {
                         .into_iter()
                         .map(|(s, d)| (f64::from(s), d))
                         .collect();
-                    let predicted = ellis_predictions(&robust, range)
+                    let predicted = ellis_predictions(&robust, range, Interpolation::Bell)
                         .into_iter()
                         .map(|p| p.max(1.0))
                         .collect();
@@ -417,7 +436,7 @@ mod tests {
 
     #[test]
     fn plans_with_a_margin_and_counts_non_job_time() {
-        let plan = Pacer.start_run(&spec(400_000), &history());
+        let plan = Pacer::default().start_run(&spec(400_000), &history());
         let s = plan.initial().scale_out;
         // At the average speed, 10 jobs + 11 s of gaps need 3 840 000 / s + 11 000 ≤ 400 000:
         // s ≥ 10. The margin (runs up to 1.2× slower) asks for more.
@@ -427,7 +446,7 @@ mod tests {
     /// A fresh plan's decision after its first job took `speed` × the predicted time, 1 s after
     /// the start; and the initial scale-out.
     fn after_first_job(speed: f64) -> (Option<Decision>, u32) {
-        let mut plan = Pacer.start_run(&spec(400_000), &history());
+        let mut plan = Pacer::default().start_run(&spec(400_000), &history());
         let s = plan.initial().scale_out;
         let job = [JobRecord {
             job_id: 0,
@@ -438,6 +457,7 @@ mod tests {
             job_id: 0,
             end_ms: 1_000 + job[0].duration_ms,
             current_scale_out: s,
+            num_executors: s,
             jobs_done: &job,
         };
         (plan.after_job(&ended), s)

@@ -5,19 +5,18 @@ mod oracle;
 mod reference;
 mod remote;
 mod report;
-mod rng;
 mod simulate;
 
 use std::collections::BTreeMap;
 
 use crate::history::{RunRecord, ScaleOutRange};
 use crate::policy::{self, Fixed, Policy, RunSpec};
+use crate::rng::Rng;
 use crate::trace::TraceRun;
 pub use reference::{Outside, ReferenceModels};
 pub use remote::RemoteBridge;
 pub use report::{per_run_table, PolicyMetrics, ReplayReport};
-use rng::Rng;
-pub use simulate::{simulate, Outcome};
+pub use simulate::{simulate, Outcome, Setting};
 
 #[derive(Debug, Clone)]
 pub struct ReplayConfig {
@@ -123,14 +122,12 @@ fn run_policy(
                 start_ms: run.start_ms,
             };
             let mut plan = policy.start_run(&spec, &history);
-            let outcome = simulate(
-                run,
-                reference,
-                plan.as_mut(),
-                config.range,
-                config.actuation_delay_ms,
-                &mut rng,
-            );
+            let setting = Setting {
+                job_scale_out: policy.job_scale_out(),
+                range: config.range,
+                actuation_delay_ms: config.actuation_delay_ms,
+            };
+            let outcome = simulate(run, reference, plan.as_mut(), setting, &mut rng);
             if config.learn {
                 history.push(RunRecord {
                     app_event_id: run.app_event_id.to_string(),

@@ -5,14 +5,16 @@
 //! jobs (driver work) keep their recorded length. A scale-up takes effect after the actuation
 //! delay (jittered by ±25 %, from the seed); a scale-down at once (idle executors are released
 //! at the job boundary where it is decided). A job running while the scale-out changes is
-//! pro-rated between the old and the new scale-out.
+//! pro-rated between the old and the new scale-out. A job's recorded scale-out follows the
+//! policy's definition ([`JobScaleOut`]) from the executors at its start and end, as the live
+//! bridge derives it from JOB_START and JOB_END.
 
 use std::collections::VecDeque;
 
 use super::reference::ReferenceModels;
-use super::rng::Rng;
-use crate::history::{JobRecord, ScaleOutRange};
+use crate::history::{JobRecord, JobScaleOut, ScaleOutRange};
 use crate::policy::{JobEnded, RunPlan};
+use crate::rng::Rng;
 use crate::trace::TraceRun;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -23,7 +25,8 @@ pub struct Outcome {
     pub rescalings: u32,
     /// The initial scale-out and each one decided after it.
     pub scale_outs: Vec<u32>,
-    /// The jobs as they ran in the replay (time-weighted scale-out, replayed duration).
+    /// The jobs as they ran in the replay (scale-out by the policy's definition, replayed
+    /// duration).
     pub jobs: Vec<JobRecord>,
 }
 
@@ -79,12 +82,12 @@ impl Timeline {
         }
     }
 
-    /// Runs a job whose duration at scale-out `s` is `duration_at(s)`; returns its
-    /// time-weighted scale-out.
-    fn run_job(&mut self, duration_at: impl Fn(u32) -> f64) -> f64 {
-        let started = self.now;
+    /// Runs a job whose duration at scale-out `s` is `duration_at(s)`; returns the executors
+    /// at its start.
+    fn run_job(&mut self, duration_at: impl Fn(u32) -> f64) -> u32 {
+        self.apply_due();
+        let at_start = self.in_force;
         let mut left = 1.0; // fraction of the job's work
-        let mut weighted = 0.0;
         loop {
             self.apply_due();
             let duration = duration_at(self.in_force).max(1e-9);
@@ -96,18 +99,11 @@ impl Timeline {
                 change - self.now
             };
             self.executor_ms += f64::from(self.in_force) * step;
-            weighted += f64::from(self.in_force) * step;
             self.now += step;
             left -= step / duration;
             if step >= needed {
-                break;
+                return at_start;
             }
-        }
-        let elapsed = self.now - started;
-        if elapsed > 0.0 {
-            weighted / elapsed
-        } else {
-            f64::from(self.in_force)
         }
     }
 
@@ -125,14 +121,27 @@ impl Timeline {
     }
 }
 
+/// How a replayed run is simulated: the policy's definition of a job's scale-out, the range
+/// and the actuation delay of scale-ups.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    pub job_scale_out: JobScaleOut,
+    pub range: ScaleOutRange,
+    pub actuation_delay_ms: f64,
+}
+
 pub fn simulate(
     run: &TraceRun,
     reference: &ReferenceModels,
     plan: &mut dyn RunPlan,
-    range: ScaleOutRange,
-    actuation_delay_ms: f64,
+    setting: Setting,
     rng: &mut Rng,
 ) -> Outcome {
+    let Setting {
+        job_scale_out,
+        range,
+        actuation_delay_ms,
+    } = setting;
     let (gaps, tail) = gaps(run);
     let initial = range.clamp(i64::from(plan.initial().scale_out));
     let mut timeline = Timeline {
@@ -148,16 +157,20 @@ pub fn simulate(
     for (job, gap) in run.jobs.iter().zip(gaps) {
         timeline.wait(gap);
         let started = timeline.now;
-        let scale_out = timeline.run_job(|s| reference.duration_at(job, s));
+        let at_start = timeline.run_job(|s| reference.duration_at(job, s));
+        let at_end = timeline.in_force;
         jobs_done.push(JobRecord {
             job_id: job.job_id,
-            scale_out: scale_out.round().max(1.0) as u32,
+            scale_out: job_scale_out
+                .of(Some(i64::from(at_start)), Some(i64::from(at_end)))
+                .unwrap_or(at_end),
             duration_ms: (timeline.now - started).round() as i64,
         });
         let ended = JobEnded {
             job_id: job.job_id,
             end_ms: run.start_ms + timeline.now.round() as i64,
             current_scale_out: target,
+            num_executors: at_end,
             jobs_done: &jobs_done,
         };
         if let Some(decision) = plan.after_job(&ended) {

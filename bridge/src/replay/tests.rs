@@ -1,4 +1,5 @@
 use super::*;
+use crate::history::JobScaleOut;
 use crate::policy::{Decision, JobEnded, RunPlan};
 use crate::trace::{self, TraceJob};
 
@@ -52,7 +53,12 @@ fn keeping_the_recorded_scale_outs_reproduces_the_recorded_run() {
         let range = ScaleOutRange::new(1, 64);
         for run in &runs {
             let mut plan = Recorded(run.jobs.clone());
-            let outcome = simulate(run, &reference, &mut plan, range, 0.0, &mut Rng::new(1));
+            let setting = Setting {
+                job_scale_out: JobScaleOut::AtEnd,
+                range,
+                actuation_delay_ms: 0.0,
+            };
+            let outcome = simulate(run, &reference, &mut plan, setting, &mut Rng::new(1));
             let recorded_end = run
                 .jobs
                 .iter()
@@ -247,8 +253,11 @@ fn actuation_delay_pro_rates_a_job() {
         run,
         &reference,
         &mut UpAfterFirst,
-        ScaleOutRange::new(1, 64),
-        40_000.0,
+        Setting {
+            job_scale_out: JobScaleOut::Mean,
+            range: ScaleOutRange::new(1, 64),
+            actuation_delay_ms: 40_000.0,
+        },
         &mut Rng::new(3),
     );
     // Job 1 runs d seconds at 10 (d = jittered delay, 30–50 s), then the rest at twice the speed.

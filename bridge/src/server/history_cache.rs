@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::history::RunRecord;
+use crate::history::{JobScaleOut, RunRecord};
 use crate::store::{Reader, StoreError};
 
 /// Applications kept; the least recently used is forgotten beyond this (and reloaded from
@@ -16,9 +16,10 @@ const MAX_APPLICATIONS: usize = 1_000;
 /// The most recent runs of an application that policies see.
 pub const MAX_RUNS: usize = 500;
 
-#[derive(Default)]
 pub struct HistoryCache {
     inner: Mutex<Inner>,
+    /// The policy's definition of a job's scale-out, for runs loaded from the store.
+    job_scale_out: JobScaleOut,
 }
 
 #[derive(Default)]
@@ -42,12 +43,19 @@ impl Inner {
 }
 
 impl HistoryCache {
+    pub fn new(job_scale_out: JobScaleOut) -> HistoryCache {
+        HistoryCache {
+            inner: Mutex::default(),
+            job_scale_out,
+        }
+    }
+
     /// The finished runs of `app_name`, oldest first.
     pub fn get(&self, app_name: &str, reader: &Reader) -> Result<Arc<Vec<RunRecord>>, StoreError> {
         if let Some(runs) = self.lookup(app_name) {
             return Ok(runs);
         }
-        let loaded = Arc::new(reader.finished_runs(app_name, MAX_RUNS)?);
+        let loaded = Arc::new(reader.finished_runs(app_name, MAX_RUNS, self.job_scale_out)?);
         let mut inner = self.inner.lock();
         let runs = inner
             .runs
@@ -68,7 +76,7 @@ impl HistoryCache {
     /// A run of `app_name` finished.
     pub fn add(&self, app_name: &str, run: RunRecord, reader: &Reader) -> Result<(), StoreError> {
         if self.lookup(app_name).is_none() {
-            let loaded = Arc::new(reader.finished_runs(app_name, MAX_RUNS)?);
+            let loaded = Arc::new(reader.finished_runs(app_name, MAX_RUNS, self.job_scale_out)?);
             self.inner
                 .lock()
                 .runs

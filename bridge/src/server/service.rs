@@ -12,7 +12,7 @@ use pacer_protocol::{self as protocol, Event, EventType, Reply};
 
 use super::history_cache::HistoryCache;
 use super::Counters;
-use crate::history::{mean_scale_out, JobRecord, RunRecord, ScaleOutRange};
+use crate::history::{JobRecord, RunRecord, ScaleOutRange};
 use crate::metrics::{Metrics, RunOutcome};
 use crate::policy::{Decision, JobEnded, Policy, RunPlan, RunSpec};
 use crate::store::{
@@ -61,11 +61,12 @@ impl Service {
         counters: Arc<Counters>,
         metrics: Arc<Metrics>,
     ) -> Service {
+        let job_scale_out = policy.job_scale_out();
         Service {
             policy,
             store,
             runs: Mutex::new(HashMap::new()),
-            history: HistoryCache::default(),
+            history: HistoryCache::new(job_scale_out),
             next_id: AtomicU64::new(first_id),
             counters,
             metrics,
@@ -234,7 +235,7 @@ impl Service {
         if let Some(run) = self.runs.lock().get(app_event_id).cloned() {
             return Some(run);
         }
-        let running = match reader.running_app(app_event_id) {
+        let running = match reader.running_app(app_event_id, self.policy.job_scale_out()) {
             Ok(found) => found?,
             Err(e) => {
                 log::error!("cannot look up run {app_event_id}: {e}");
@@ -336,10 +337,13 @@ impl Service {
                 .min()
                 .map(|t| (t, job.num_executors))
         });
+        let job_scale_out = self.policy.job_scale_out();
         if let Some((start_ms, start_scale_out)) = started {
             run.jobs_done.push(JobRecord {
                 job_id: job.job_id,
-                scale_out: mean_scale_out(start_scale_out, job.num_executors),
+                scale_out: job_scale_out
+                    .of(Some(start_scale_out), Some(job.num_executors))
+                    .unwrap_or(0),
                 duration_ms: (job.app_time - start_ms).max(0),
             });
         }
@@ -347,18 +351,23 @@ impl Service {
             job_id: job.job_id,
             end_ms: job.app_time,
             current_scale_out: run.target,
+            num_executors: job.num_executors.clamp(0, i64::from(u32::MAX)) as u32,
             jobs_done: &run.jobs_done,
         };
-        let started = Instant::now();
+        let deciding = Instant::now();
         let decision = run.plan.after_job(&ended);
-        self.note_decision_time(started.elapsed());
-        // A new decision is answered; otherwise the reply echoes the message's scale-out, which
-        // the original listener takes for "no request" (any other value restarts its stopwatch).
+        self.note_decision_time(deciding.elapsed());
+        // A decision is answered unless the application already has it; otherwise the reply
+        // echoes the message's scale-out, which the original listener takes for "no request"
+        // (any other value restarts its stopwatch). A decision repeating the standing target
+        // (the application has not followed it yet) is answered but not recorded again.
         let mut decided = None;
         if let Some(Decision { scale_out, reason }) = decision {
             let scale_out = run.spec.range.clamp(i64::from(scale_out));
-            if scale_out != run.target {
+            if i64::from(scale_out) != job.num_executors {
                 decided = Some(scale_out);
+            }
+            if scale_out != run.target {
                 log::info!(
                     "run {} after job {}: {} → {scale_out} executors, {reason}",
                     job.app_event_id,

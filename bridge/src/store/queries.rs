@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::rows::AppRow;
 use super::StoreError;
-use crate::history::{mean_scale_out, JobRecord, RunRecord};
+use crate::history::{JobRecord, JobScaleOut, RunRecord};
 use crate::runs::RunSummary;
 
 /// What is needed to continue a run after a restart.
@@ -67,15 +67,6 @@ pub struct Reader {
     pub(super) conn: Connection,
 }
 
-/// Executors while a job ran, from whichever of its start and end scale-outs is known.
-fn job_scale_out(start: Option<i64>, end: Option<i64>) -> Option<u32> {
-    match (start, end) {
-        (Some(a), Some(b)) => Some(mean_scale_out(a, b)),
-        (Some(a), None) | (None, Some(a)) => Some(a.max(0) as u32),
-        (None, None) => None,
-    }
-}
-
 impl Reader {
     /// The highest numeric app_event_id issued so far (0 when none).
     pub fn max_app_event_id(&self) -> Result<u64, StoreError> {
@@ -87,11 +78,13 @@ impl Reader {
         Ok(max.unwrap_or(0).max(0) as u64)
     }
 
-    /// Finished runs of an application, oldest first, at most the `limit` most recent ones.
+    /// Finished runs of an application, oldest first, at most the `limit` most recent ones;
+    /// the jobs' scale-outs derived by `job_scale_out`.
     pub fn finished_runs(
         &self,
         app_name: &str,
         limit: usize,
+        job_scale_out: JobScaleOut,
     ) -> Result<Vec<RunRecord>, StoreError> {
         let mut apps = self.conn.prepare_cached(
             "SELECT app_event_id, is_adaptive, start_ms, end_ms, target_runtime_ms FROM applications
@@ -113,12 +106,16 @@ impl Reader {
             .collect::<Result<_, _>>()?;
         runs.reverse();
         for run in &mut runs {
-            run.jobs = self.finished_jobs(&run.app_event_id)?;
+            run.jobs = self.finished_jobs(&run.app_event_id, job_scale_out)?;
         }
         Ok(runs)
     }
 
-    fn finished_jobs(&self, app_event_id: &str) -> Result<Vec<JobRecord>, StoreError> {
+    fn finished_jobs(
+        &self,
+        app_event_id: &str,
+        job_scale_out: JobScaleOut,
+    ) -> Result<Vec<JobRecord>, StoreError> {
         let mut jobs = self.conn.prepare_cached(
             "SELECT job_id, start_ms, end_ms, start_scale_out, end_scale_out FROM jobs
              WHERE app_event_id = ?1 AND start_ms IS NOT NULL AND end_ms IS NOT NULL ORDER BY job_id",
@@ -127,13 +124,13 @@ impl Reader {
             let job_id: i64 = r.get(0)?;
             let start: i64 = r.get(1)?;
             let end: i64 = r.get(2)?;
-            Ok(
-                job_scale_out(r.get(3)?, r.get(4)?).map(|scale_out| JobRecord {
+            Ok(job_scale_out
+                .of(r.get(3)?, r.get(4)?)
+                .map(|scale_out| JobRecord {
                     job_id,
                     scale_out,
                     duration_ms: end - start,
-                }),
-            )
+                }))
         })?;
         Ok(rows
             .filter_map(|r| r.transpose())
@@ -141,7 +138,11 @@ impl Reader {
     }
 
     /// A run that started and has not ended, for continuing it after a restart.
-    pub fn running_app(&self, app_event_id: &str) -> Result<Option<RunningApp>, StoreError> {
+    pub fn running_app(
+        &self,
+        app_event_id: &str,
+        job_scale_out: JobScaleOut,
+    ) -> Result<Option<RunningApp>, StoreError> {
         let app = self
             .conn
             .query_row(
@@ -156,7 +157,7 @@ impl Reader {
         let Some(app) = app else {
             return Ok(None);
         };
-        let jobs = self.finished_jobs(app_event_id)?;
+        let jobs = self.finished_jobs(app_event_id, job_scale_out)?;
         let mut open = self.conn.prepare_cached(
             "SELECT job_id, start_ms, start_scale_out FROM jobs
              WHERE app_event_id = ?1 AND start_ms IS NOT NULL AND end_ms IS NULL ORDER BY job_id",
@@ -292,8 +293,13 @@ impl Reader {
         }))
     }
 
-    /// Job rows of the finished runs of an application, in the trace format's order.
-    pub fn trace_rows(&self, app_name: &str) -> Result<Vec<TraceRow>, StoreError> {
+    /// Job rows of the finished runs of an application, in the trace format's order; the jobs'
+    /// scale-outs derived by `job_scale_out`.
+    pub fn trace_rows(
+        &self,
+        app_name: &str,
+        job_scale_out: JobScaleOut,
+    ) -> Result<Vec<TraceRow>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT a.app_event_id, a.app_name, a.start_ms, a.end_ms, j.job_id, j.start_ms, j.end_ms,
              j.start_scale_out, j.end_scale_out
@@ -310,7 +316,7 @@ impl Reader {
                 job_id: r.get(4)?,
                 job_start_ms: r.get(5)?,
                 job_end_ms: r.get(6)?,
-                scale_out: job_scale_out(r.get(7)?, r.get(8)?).unwrap_or(0),
+                scale_out: job_scale_out.of(r.get(7)?, r.get(8)?).unwrap_or(0),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

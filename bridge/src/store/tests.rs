@@ -1,5 +1,5 @@
 use super::*;
-use crate::history::JobRecord;
+use crate::history::{JobRecord, JobScaleOut};
 
 fn app(id: &str, name: &str, start_ms: i64) -> AppRow {
     AppRow {
@@ -78,7 +78,9 @@ fn history_survives_reopening() {
     let reader = store.reader().unwrap();
     assert_eq!(reader.max_app_event_id().unwrap(), 2);
 
-    let runs = reader.finished_runs("kmeans", 10).unwrap();
+    let runs = reader
+        .finished_runs("kmeans", 10, JobScaleOut::Mean)
+        .unwrap();
     assert_eq!(runs.len(), 1, "only finished runs are history");
     assert_eq!(runs[0].runtime_ms, 900);
     assert_eq!(
@@ -97,19 +99,33 @@ fn history_survives_reopening() {
         ]
     );
 
-    let running = reader.running_app("2").unwrap().expect("app 2 still runs");
+    let at_end = reader
+        .finished_runs("kmeans", 10, JobScaleOut::AtEnd)
+        .unwrap();
+    assert_eq!(
+        at_end[0].jobs[1].scale_out, 6,
+        "JOB_END's executors by the original's definition"
+    );
+
+    let running = reader
+        .running_app("2", JobScaleOut::Mean)
+        .unwrap()
+        .expect("app 2 still runs");
     assert_eq!(running.app.app_name, "kmeans");
     assert_eq!(running.jobs.len(), 1);
     assert_eq!(running.open_jobs, vec![(1, 2_300, 4)]);
     assert_eq!(running.current_scale_out, 4);
-    assert!(reader.running_app("1").unwrap().is_none());
+    assert!(reader
+        .running_app("1", JobScaleOut::Mean)
+        .unwrap()
+        .is_none());
 
     let summaries = reader.runs(None).unwrap();
     assert_eq!(summaries[0].scale_outs, vec![4, 6]);
     assert_eq!(summaries[0].met_target(), Some(true));
     assert_eq!(summaries[1].met_target(), None);
 
-    let rows = reader.trace_rows("kmeans").unwrap();
+    let rows = reader.trace_rows("kmeans", JobScaleOut::Mean).unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(
         (rows[1].job_start_ms, rows[1].job_end_ms, rows[1].scale_out),
@@ -177,7 +193,9 @@ fn a_database_from_before_schema_versions_opens_and_keeps_its_runs() {
     let store = Store::open(&path).unwrap();
     let reader = store.reader().unwrap();
     assert_eq!(schema::version(&reader.conn).unwrap(), SCHEMA_VERSION);
-    let runs = reader.finished_runs("kmeans", 10).unwrap();
+    let runs = reader
+        .finished_runs("kmeans", 10, JobScaleOut::Mean)
+        .unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].runtime_ms, 800);
     assert_eq!(runs[0].jobs[0].scale_out, 5);

@@ -1,4 +1,5 @@
-//! A small seeded generator (SplitMix64): replay results depend only on the seed.
+//! A small seeded generator (SplitMix64): replay results and random profiling scale-outs
+//! depend only on the seed.
 
 pub struct Rng(u64);
 
