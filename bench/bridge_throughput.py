@@ -1,13 +1,20 @@
-"""`pacer-bridge bench` against `pacer-bridge serve --policy noop` and against the Python
-reference bridge (bench/reference_bridge.py), with 1, 10, 100 and 1000 concurrent
-applications, in one run.
+"""CPU per message of `pacer-bridge serve` against the Python reference bridge
+(bench/reference_bridge.py: a pyzmq REP loop that only parses the JSON and replies), in one run.
 
-Usage: .venv/spark-3.5/bin/python bench/bridge_throughput.py [--seconds 10] [--apps 1,10,100,1000]
+First view (the target): 100 applications pausing 10 ms (0.5-1.5x) between events, `--rounds`
+rounds interleaved (pacer, noop, reference, pacer, ...) so machine drift falls on all of them, a
+fresh server and database each time; server CPU from /proc before and after, per thread for
+pacer-bridge. Second view: closed loop (each application sends as soon as it is answered) with
+1, 10, 100 and 1000 applications.
+
+Usage: .venv/spark-3.5/bin/python bench/bridge_throughput.py [--seconds 10] [--rounds 3]
+       [--apps 1,10,100,1000] [--no-closed-loop]
 Needs target/release/pacer-bridge (cargo build --release -p pacer-bridge).
 """
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -15,7 +22,7 @@ from pathlib import Path
 
 from pacer_testbed.bridge import BridgeProcess, require_binary
 from pacer_testbed.ports import endpoint as free_endpoint, wait_listening
-from pacer_testbed.processes import stop_process_group
+from pacer_testbed.processes import cpu_seconds, stop_process_group, thread_cpu_seconds
 from pacer_testbed.repo import REPO
 
 
@@ -32,6 +39,10 @@ class ReferenceBridge:
         wait_listening(self.endpoint, 10, self.process)
         return self
 
+    @property
+    def pid(self):
+        return self.process.pid
+
     def stop(self):
         stop_process_group(self.process, grace=30)
 
@@ -44,52 +55,105 @@ def load(endpoint, apps, seconds, think_ms=0):
     return json.loads(out.stdout)
 
 
+def measured_load(server, apps, seconds, think_ms):
+    """`load` against a started server, with the server's CPU per message (in all and by thread)."""
+    before, threads_before = cpu_seconds(server.pid), thread_cpu_seconds(server.pid)
+    result = load(server.endpoint, apps, seconds, think_ms)
+    cpu, threads_after = cpu_seconds(server.pid) - before, thread_cpu_seconds(server.pid)
+    messages = max(result["messages_per_s"] * seconds, 1)
+    result["cpu_us_per_message"] = cpu / messages * 1e6
+    result["threads_us_per_message"] = {
+        name: (spent - threads_before.get(name, 0.0)) / messages * 1e6 for name, spent in threads_after.items()}
+    return result
+
+
+def servers(tmp):
+    """The servers compared, each a factory of a fresh, unstarted server."""
+    def bridge(policy):
+        count = iter(range(1_000_000))
+        return lambda: BridgeProcess(Path(tmp) / ("%s-%d.db" % (policy, next(count))), policy, log_level="warn")
+    return {"pacer-bridge --policy pacer": bridge("pacer"),
+            "pacer-bridge --policy noop": bridge("noop"),
+            "python reference": ReferenceBridge}
+
+
+def paced_comparison(args, tmp):
+    reference = "python reference"
+    rounds = {name: [] for name in servers(tmp)}
+    factories = servers(tmp)
+    for i in range(args.rounds):
+        for name, factory in factories.items():
+            server = factory().start()
+            try:
+                r = measured_load(server, 100, args.seconds, args.think_ms)
+            finally:
+                server.stop()
+            rounds[name].append(r)
+            threads = ", ".join("%s %.1f" % (t.strip("-") or "main", us)
+                                for t, us in sorted(r["threads_us_per_message"].items()) if us >= 0.05)
+            print("round %d %-28s %6.0f msg/s  p50 %6.3f ms  p99 %6.3f ms  CPU %5.1f us/msg  errors %d%s" % (
+                i + 1, name, r["messages_per_s"], r["p50_ms"], r["p99_ms"], r["cpu_us_per_message"], r["errors"],
+                "  (%s)" % threads if name != reference else ""), flush=True)
+    keys = ("messages_per_s", "p50_ms", "p99_ms", "cpu_us_per_message")
+    median = {name: {k: statistics.median(r[k] for r in rs) for k in keys} for name, rs in rounds.items()}
+    errors = {name: sum(r["errors"] for r in rs) for name, rs in rounds.items()}
+    print()
+    print("100 applications pausing %d ms (0.5-1.5x) between events, %d s, %d interleaved rounds (medians):"
+          % (args.think_ms, args.seconds, args.rounds))
+    print("| server | CPU µs/msg | × reference | msg/s | p50 ms | p99 ms | errors |")
+    print("|---|---|---|---|---|---|---|")
+    for name, m in median.items():
+        print("| %s | %.1f | %.2f | %.0f | %.3f | %.3f | %d |" % (
+            name, m["cpu_us_per_message"], m["cpu_us_per_message"] / median[reference]["cpu_us_per_message"],
+            m["messages_per_s"], m["p50_ms"], m["p99_ms"], errors[name]))
+    pacer = median["pacer-bridge --policy pacer"]
+    ratio = pacer["cpu_us_per_message"] / median[reference]["cpu_us_per_message"]
+    print("target (pacer ≤ 0.5 × reference CPU per message, p99 ≤ 2 ms, no error): CPU %.2f × %s, p99 %.2f ms %s"
+          % (ratio, "met" if ratio <= 0.5 else "NOT met", pacer["p99_ms"],
+             "met" if pacer["p99_ms"] <= 2 else "NOT met"))
+
+
+def closed_loop(args, tmp):
+    counts = [int(a) for a in args.apps.split(",")]
+    results = {}
+    factories = {k: v for k, v in servers(tmp).items() if k != "pacer-bridge --policy pacer"}
+    for name, factory in factories.items():
+        for apps in counts:
+            server = factory().start()
+            try:
+                results[(name, apps)] = r = measured_load(server, apps, args.seconds, 0)
+            finally:
+                server.stop()
+            print("%-28s apps %5d: %9.0f msg/s  p50 %7.3f ms  p99 %7.3f ms  max %8.3f ms  CPU %5.1f us/msg  errors %d"
+                  % (name, apps, r["messages_per_s"], r["p50_ms"], r["p99_ms"], r["max_ms"], r["cpu_us_per_message"],
+                     r["errors"]), flush=True)
+    print()
+    print("Closed loop (each application sends its next event as soon as it is answered):")
+    print("| apps | pacer-bridge (noop) msg/s | p50 ms | p99 ms | CPU µs/msg | reference msg/s | p50 ms | p99 ms | CPU µs/msg | throughput × |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for apps in counts:
+        p = results[("pacer-bridge --policy noop", apps)]
+        r = results[("python reference", apps)]
+        print("| %d | %.0f | %.3f | %.3f | %.1f | %.0f | %.3f | %.3f | %.1f | %.1f |" % (
+            apps, p["messages_per_s"], p["p50_ms"], p["p99_ms"], p["cpu_us_per_message"],
+            r["messages_per_s"], r["p50_ms"], r["p99_ms"], r["cpu_us_per_message"],
+            p["messages_per_s"] / max(r["messages_per_s"], 1e-9)))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--apps", default="1,10,100,1000")
-    parser.add_argument("--paced-think-ms", type=int, default=10,
-                        help="also run 100 applications that pause this long between events")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--think-ms", type=int, default=10)
+    parser.add_argument("--apps", default="1,10,100,1000", help="closed-loop application counts")
+    parser.add_argument("--no-closed-loop", action="store_true")
     args = parser.parse_args()
     require_binary()
-    counts = [int(a) for a in args.apps.split(",")]
-    results = {}
-    paced = {}
     with tempfile.TemporaryDirectory() as tmp:
-        servers = (("pacer-bridge (noop)", lambda: BridgeProcess(Path(tmp) / "bench.db", "noop", log_level="warn")),
-                   ("python reference", ReferenceBridge))
-        for name, server_for in servers:
-            for apps in counts:
-                server = server_for().start()
-                try:
-                    results[(name, apps)] = load(server.endpoint, apps, args.seconds)
-                finally:
-                    server.stop()
-                r = results[(name, apps)]
-                print("%-20s apps %5d: %9.0f msg/s  p50 %7.3f ms  p99 %7.3f ms  max %8.3f ms  errors %d" % (
-                    name, apps, r["messages_per_s"], r["p50_ms"], r["p99_ms"], r["max_ms"], r["errors"]), flush=True)
-            server = server_for().start()
-            try:
-                paced[name] = load(server.endpoint, 100, args.seconds, args.paced_think_ms)
-            finally:
-                server.stop()
-    print()
-    print("| apps | pacer-bridge msg/s | p50 ms | p99 ms | max ms | errors | reference msg/s | p50 ms | p99 ms | max ms | errors | throughput × |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for apps in counts:
-        p = results[("pacer-bridge (noop)", apps)]
-        r = results[("python reference", apps)]
-        print("| %d | %.0f | %.3f | %.3f | %.3f | %d | %.0f | %.3f | %.3f | %.3f | %d | %.1f |" % (
-            apps, p["messages_per_s"], p["p50_ms"], p["p99_ms"], p["max_ms"], p["errors"],
-            r["messages_per_s"], r["p50_ms"], r["p99_ms"], r["max_ms"], r["errors"],
-            p["messages_per_s"] / max(r["messages_per_s"], 1e-9)))
-    print()
-    print("100 applications pausing %d ms (0.5-1.5x) between events:" % args.paced_think_ms)
-    print("| server | msg/s | p50 ms | p99 ms | max ms | errors |")
-    print("|---|---|---|---|---|---|")
-    for name, r in paced.items():
-        print("| %s | %.0f | %.3f | %.3f | %.3f | %d |" % (
-            name, r["messages_per_s"], r["p50_ms"], r["p99_ms"], r["max_ms"], r["errors"]))
+        paced_comparison(args, tmp)
+        if not args.no_closed_loop:
+            print()
+            closed_loop(args, tmp)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,8 @@ import threading
 import urllib.request
 from pathlib import Path
 
-from bridge_throughput import load
+from bridge_throughput import measured_load
 from pacer_testbed.bridge import BridgeProcess, require_binary
-from pacer_testbed.processes import cpu_seconds
 
 
 class Scraper:
@@ -50,18 +49,14 @@ def one_round(tmp, scraped, args):
     bridge = BridgeProcess(Path(tmp) / ("scraped.db" if scraped else "plain.db"), "pacer", log_level="warn",
                            http=True).start()
     try:
-        before = cpu_seconds(bridge.pid)
         if scraped:
             with Scraper(bridge.http_url + "metrics") as scraper:
-                result = load(bridge.endpoint, args.apps, args.seconds, args.think_ms)
+                result = measured_load(bridge, args.apps, args.seconds, args.think_ms)
             result["scrapes"], result["scrape_failures"] = scraper.scrapes, scraper.failures
         else:
-            result = load(bridge.endpoint, args.apps, args.seconds, args.think_ms)
-        cpu = cpu_seconds(bridge.pid) - before
+            result = measured_load(bridge, args.apps, args.seconds, args.think_ms)
     finally:
         bridge.stop()
-    messages = result["messages_per_s"] * args.seconds
-    result["cpu_us_per_message"] = cpu / max(messages, 1) * 1e6
     return result
 
 

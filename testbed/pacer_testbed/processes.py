@@ -20,8 +20,27 @@ def stop_process_group(process, grace=10):
         process.wait(timeout=grace)
 
 
-def cpu_seconds(pid):
-    """User + system CPU time `pid` has used so far (its threads included), from /proc/PID/stat."""
-    with open("/proc/%d/stat" % pid) as f:
+def _stat_cpu_seconds(stat_path):
+    with open(stat_path) as f:
         fields = f.read().rsplit(") ", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """User + system CPU time `pid` has used so far (its threads included), from /proc/PID/stat."""
+    return _stat_cpu_seconds("/proc/%d/stat" % pid)
+
+
+def thread_cpu_seconds(pid):
+    """CPU time of `pid`'s live threads so far, summed by thread name without its trailing
+    number (`bridge-worker-0`, `-1`, ... count as `bridge-worker-`)."""
+    by_name = {}
+    task_dir = "/proc/%d/task" % pid
+    for tid in os.listdir(task_dir):
+        try:
+            with open("%s/%s/comm" % (task_dir, tid)) as f:
+                name = f.read().strip().rstrip("0123456789")
+            by_name[name] = by_name.get(name, 0.0) + _stat_cpu_seconds("%s/%s/stat" % (task_dir, tid))
+        except OSError:  # the thread ended meanwhile
+            pass
+    return by_name

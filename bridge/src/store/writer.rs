@@ -14,7 +14,7 @@ use super::rows::{AppEndRow, AppRow, JobEndRow, JobStartRow, RecommendationRow};
 const BATCH: usize = 5_000;
 /// Changes arriving within this time of the first one share its transaction (group commit):
 /// far fewer commits under load, at the price of this much delay before data is durable.
-const GROUP_COMMIT: Duration = Duration::from_millis(5);
+const GROUP_COMMIT: Duration = Duration::from_millis(20);
 
 /// A change to the history, applied in order by the writer thread.
 #[derive(Debug)]
