@@ -1,13 +1,14 @@
 //! `pacer-bridge serve`: a ROUTER socket for many applications at once.
 //!
-//! The socket thread receives, decodes and routes. Planning a run (APPLICATION_START: history,
-//! model fitting) always goes to worker threads, which handle one application at a time each
-//! and hand replies back over an inproc socket, so a slow plan never holds up the socket thread
-//! or other applications. JOB_START and APPLICATION_END need no policy work and are answered on
-//! the socket thread; so are JOB_END decisions when the policy declares them cheap
-//! (`Policy::cheap_decisions`), until one takes more than 2 ms of CPU or 50 ms in all; then they
-//! move to the workers for good, so a mistaken claim holds up others once. An application with work in
-//! the workers' hands has all its events queued behind it, so its order is kept.
+//! The socket thread (`socket_loop`) does all socket work on one single-threaded runtime:
+//! receives, decodes and routes. Planning a run (APPLICATION_START: history, model fitting)
+//! always goes to worker threads, which handle one application at a time each and hand replies
+//! back over a channel, so a slow plan never holds up the socket thread or other applications.
+//! JOB_START and APPLICATION_END need no policy work and are answered on the socket thread; so
+//! are JOB_END decisions when the policy declares them cheap (`Policy::cheap_decisions`), until
+//! they turn out slow (see `Service::decisions_are_slow`); then they move to the workers for
+//! good, so a mistaken claim holds up others a few times. An application with work in the
+//! workers' hands has all its events queued behind it, so its order is kept.
 
 mod dispatch;
 mod history_cache;
