@@ -118,7 +118,17 @@ fn serve_rejects_a_bad_policy_and_a_bad_address() {
     let dir = TempDir::new("bad-bind");
     let db = dir.path().join("h.db");
     let (ok, _, err) = bridge(&["serve", "--bind", "nonsense", "--db", db.to_str().unwrap()]);
-    assert!(!ok && err.contains("cannot bind nonsense"), "{err}");
+    assert!(
+        !ok && err.contains("--bind nonsense") && err.contains("tcp://HOST:PORT"),
+        "{err}"
+    );
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("tcp://{}", taken.local_addr().unwrap());
+    let (ok, _, err) = bridge(&["serve", "--bind", &endpoint, "--db", db.to_str().unwrap()]);
+    assert!(
+        !ok && err.contains(&format!("cannot bind {endpoint}")),
+        "{err}"
+    );
 }
 
 /// The scale-outs of four profiling runs chosen by `serve` started with `args`.

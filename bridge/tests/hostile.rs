@@ -161,3 +161,62 @@ fn hostile_traffic_does_not_hurt_valid_applications() {
         }
     }
 }
+
+/// What a ZMTP peer sends before its messages: the greeting of a NULL-security 3.0 peer and a
+/// READY naming a DEALER socket.
+fn zmtp_preamble() -> Vec<u8> {
+    let mut greeting = vec![0u8; 64];
+    greeting[0] = 0xFF;
+    greeting[9] = 0x7F;
+    greeting[10] = 3;
+    greeting[12..16].copy_from_slice(b"NULL");
+    let mut ready = b"\x05READY\x0bSocket-Type".to_vec();
+    ready.extend_from_slice(&6u32.to_be_bytes());
+    ready.extend_from_slice(b"DEALER");
+    greeting.extend_from_slice(&[0x04, ready.len() as u8]);
+    greeting.extend_from_slice(&ready);
+    greeting
+}
+
+#[test]
+fn broken_connections_are_closed_and_the_server_goes_on() {
+    use std::io::{Read, Write};
+    let dir = TempDir::new("wire");
+    let server = start("noop", &dir.path().join("h.db"));
+    let address = server.endpoint().trim_start_matches("tcp://").to_string();
+    let huge_frame = [&zmtp_preamble()[..], &[0x02], &(1u64 << 50).to_be_bytes()].concat();
+    let cases: [(&str, Vec<u8>); 5] = [
+        ("a frame declaring 2^50 bytes", huge_frame),
+        ("HTTP", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()),
+        ("a CURVE greeting", {
+            let mut g = zmtp_preamble();
+            g[12..17].copy_from_slice(b"CURVE");
+            g
+        }),
+        ("a message before READY", {
+            let mut g = zmtp_preamble()[..64].to_vec();
+            g.extend_from_slice(&[0x00, 0x02, b'{', b'}']);
+            g
+        }),
+        ("random bytes", Garbage(7).bytes(4_096)),
+    ];
+    for (what, bytes) in cases {
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let _ = stream.write_all(&bytes);
+        // The server closes the connection: reading ends (after its own greeting).
+        let mut sink = Vec::new();
+        let closed = stream.read_to_end(&mut sink);
+        assert!(
+            closed.is_ok(),
+            "{what}: the connection was not closed: {closed:?}"
+        );
+    }
+    // Still serving.
+    let client = Client::connect(server.endpoint());
+    let reply = client.send(&app_start("AfterWireGarbage", true, 60_000, 1));
+    assert_eq!(scale_out(&reply), 10);
+    server.stop();
+}

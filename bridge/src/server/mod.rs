@@ -10,11 +10,13 @@
 //! good, so a mistaken claim holds up others a few times. An application with work in the
 //! workers' hands has all its events queued behind it, so its order is kept.
 
+mod connection;
 mod dispatch;
 mod history_cache;
 mod service;
 mod socket_loop;
 pub mod wire;
+mod zmtp;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -24,7 +26,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use pacer_protocol::{Codec, Event};
-use zeromq::Socket;
 
 use crate::metrics::Metrics;
 use crate::policy::Policy;
@@ -234,17 +235,20 @@ pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
     ));
 
     // One thread does all the socket work (accepting, reading, decoding, answering, writing):
-    // no hand-off between an I/O thread and the thread that answers (see docs/BRIDGE.md).
+    // no hand-off between an I/O thread and the thread that answers (see `zmtp`).
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .thread_name("bridge-socket")
         .build()
         .map_err(|e| ServeError::Zmq(format!("cannot start the socket runtime: {e}")))?;
-    let mut router = zeromq::RouterSocket::new();
-    let endpoint = runtime
-        .block_on(router.bind(&bindable(&config.bind)))
-        .map_err(|e| ServeError::Bind(format!("cannot bind {}: {e}", config.bind)))?
-        .to_string();
+    let address = tcp_address(&config.bind).map_err(ServeError::Bind)?;
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(&address))
+        .map_err(|e| ServeError::Bind(format!("cannot bind {}: {e}", config.bind)))?;
+    let endpoint = match listener.local_addr() {
+        Ok(bound) => format!("tcp://{bound}"),
+        Err(_) => config.bind.clone(),
+    };
     let (reply_sender, replies) = tokio::sync::mpsc::unbounded_channel();
 
     let dispatcher: Arc<Dispatcher<Request>> = Arc::new(Dispatcher::default());
@@ -296,13 +300,14 @@ pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
         counters: counters.clone(),
         max_message_bytes: config.max_message_bytes,
         stop: stop.clone(),
+        connections: Default::default(),
         start_keys: 0,
         inline_decisions: config.policy.cheap_decisions(),
     };
     let thread = std::thread::Builder::new()
         .name("bridge-socket".into())
         .spawn(move || {
-            runtime.block_on(socket_loop.run(router, replies, workers));
+            runtime.block_on(socket_loop.run(listener, replies, workers));
             store.close();
         })
         .map_err(|e| ServeError::Zmq(format!("cannot start the socket thread: {e}")))?;
@@ -316,14 +321,18 @@ pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
     })
 }
 
-/// libzmq's wildcards in an endpoint as the socket library takes them: `*` as the port is
+/// The `HOST:PORT` of a `tcp://HOST:PORT` endpoint, with ZeroMQ's wildcards: `*` as the port is
 /// any free port, `*` as the host every interface.
-fn bindable(endpoint: &str) -> String {
-    let endpoint = match endpoint.strip_suffix(":*") {
-        Some(rest) => format!("{rest}:0"),
-        None => endpoint.to_string(),
-    };
-    endpoint.replacen("tcp://*:", "tcp://0.0.0.0:", 1)
+fn tcp_address(endpoint: &str) -> Result<String, String> {
+    let address = endpoint.strip_prefix("tcp://").ok_or_else(|| {
+        format!("--bind {endpoint}: expected a tcp://HOST:PORT endpoint (the bridge serves ZeroMQ over TCP)")
+    })?;
+    let (host, port) = address
+        .rsplit_once(':')
+        .ok_or_else(|| format!("--bind {endpoint}: expected tcp://HOST:PORT"))?;
+    let host = if host == "*" { "0.0.0.0" } else { host };
+    let port = if port == "*" { "0" } else { port };
+    Ok(format!("{host}:{port}"))
 }
 
 /// Handles one event and records how long it took.

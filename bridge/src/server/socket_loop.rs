@@ -1,6 +1,7 @@
-//! The socket thread: receives, decodes and routes every message, answers what needs no
-//! worker, and sends the workers' replies, all on one single-threaded runtime.
+//! The socket thread: accepts connections, receives, decodes and routes every message, answers
+//! what needs no worker, and sends the workers' replies, all on one single-threaded runtime.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -8,12 +9,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use pacer_protocol::{Codec, Event, EventType, ProtocolError};
-use tokio::sync::mpsc::UnboundedReceiver;
-use zeromq::{RouterRecvHalf, RouterSendHalf, SocketRecv, SocketSend, ZmqMessage};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
+use super::connection::{self, Inbound};
 use super::dispatch::Dispatcher;
 use super::service::Service;
 use super::wire::{decode, encode_reply, error_reply, Decoded};
+use super::zmtp;
 use super::{handle_timed, Counters, Request, ServerState};
 use crate::metrics::Metrics;
 
@@ -23,6 +26,9 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 const STOP_CHECK: Duration = Duration::from_millis(100);
 /// After the last reply at shutdown: time for the connections to write what is queued.
 const LINGER: Duration = Duration::from_millis(200);
+/// A message declaring more than this many times `--max-message-bytes` closes its connection
+/// before it is read (smaller ones above the limit are answered with an error).
+const HARD_LIMIT_FACTOR: u64 = 16;
 const STATS_EVERY: Duration = Duration::from_secs(60);
 
 pub(super) struct SocketLoop {
@@ -34,6 +40,8 @@ pub(super) struct SocketLoop {
     pub counters: Arc<Counters>,
     pub max_message_bytes: usize,
     pub stop: Arc<AtomicBool>,
+    /// Each connection's outgoing queue, by connection id.
+    pub connections: HashMap<u64, UnboundedSender<Vec<u8>>>,
     pub start_keys: u64,
     /// JOB_END decisions run on the socket thread (see `Policy::cheap_decisions`).
     pub inline_decisions: bool,
@@ -42,20 +50,42 @@ pub(super) struct SocketLoop {
 impl SocketLoop {
     pub async fn run(
         mut self,
-        router: zeromq::RouterSocket,
+        listener: TcpListener,
         mut replies: UnboundedReceiver<Vec<Bytes>>,
         workers: Vec<JoinHandle<()>>,
     ) {
-        let (mut sender, mut receiver): (RouterSendHalf, RouterRecvHalf) = router.split();
+        let (inbound_sender, mut inbound) = unbounded_channel();
+        let hard_limit = (self.max_message_bytes as u64).saturating_mul(HARD_LIMIT_FACTOR);
+        let mut next_connection = 0u64;
         let mut stop_check = tokio::time::interval(STOP_CHECK);
         let mut last_stats = Instant::now();
         while !self.stop.load(Ordering::SeqCst) {
             tokio::select! {
                 biased;
-                Some(frames) = replies.recv() => self.forward(&mut sender, frames).await,
-                message = receiver.recv() => match message {
-                    Ok(message) => self.route(&mut sender, message.into_vec()).await,
-                    Err(e) => log::warn!("receive failed: {e}"),
+                Some(frames) = replies.recv() => self.send(frames),
+                Some(message) = inbound.recv() => match message {
+                    Inbound::Message(frames) => self.route(frames),
+                    Inbound::Closed(id) => {
+                        self.connections.remove(&id);
+                    }
+                },
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        next_connection += 1;
+                        let (outbound_sender, outbound) = unbounded_channel();
+                        self.connections.insert(next_connection, outbound_sender);
+                        tokio::spawn(connection::serve(
+                            stream,
+                            next_connection,
+                            hard_limit,
+                            inbound_sender.clone(),
+                            outbound,
+                        ));
+                    }
+                    Err(e) => {
+                        log::warn!("cannot accept a connection: {e}");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
                 },
                 _ = stop_check.tick() => {
                     if last_stats.elapsed() >= STATS_EVERY {
@@ -73,7 +103,7 @@ impl SocketLoop {
         let deadline = Instant::now() + DRAIN_TIMEOUT;
         while self.dispatcher.in_flight() > 0 && Instant::now() < deadline {
             match tokio::time::timeout(Duration::from_millis(20), replies.recv()).await {
-                Ok(Some(frames)) => self.forward(&mut sender, frames).await,
+                Ok(Some(frames)) => self.send(frames),
                 Ok(None) => break,
                 Err(_) => {}
             }
@@ -83,14 +113,14 @@ impl SocketLoop {
             let _ = worker.join();
         }
         while let Ok(frames) = replies.try_recv() {
-            self.forward(&mut sender, frames).await;
+            self.send(frames);
         }
         tokio::time::sleep(LINGER).await;
         self.state.serving.store(false, Ordering::Relaxed);
         log::info!("stopped; {}", self.counters.summary());
     }
 
-    async fn route(&mut self, sender: &mut RouterSendHalf, mut frames: Vec<Bytes>) {
+    fn route(&mut self, mut frames: Vec<Bytes>) {
         self.counters.received.fetch_add(1, Ordering::Relaxed);
         // [identity, (empty delimiter from REQ peers,) body]: everything before the body is
         // the envelope the reply must carry back.
@@ -120,7 +150,7 @@ impl SocketLoop {
                     _ => false,
                 };
                 if !on_worker && self.dispatcher.is_idle(&key) {
-                    self.answer_inline(sender, frames, codec, event).await;
+                    self.answer_inline(frames, codec, event);
                     return;
                 }
                 self.dispatcher.push(
@@ -159,51 +189,34 @@ impl SocketLoop {
                     None => error_reply(codec, &problem),
                 };
                 frames.push(reply.into());
-                send(sender, frames).await;
-                self.counters.replied.fetch_add(1, Ordering::Relaxed);
-                self.metrics.reply();
+                self.send(frames);
             }
         }
     }
 
-    /// Sends a worker's reply.
-    async fn forward(&self, sender: &mut RouterSendHalf, frames: Vec<Bytes>) {
-        if send(sender, frames).await {
-            self.counters.replied.fetch_add(1, Ordering::Relaxed);
-            self.metrics.reply();
-        }
-    }
-
-    async fn answer_inline(
-        &mut self,
-        sender: &mut RouterSendHalf,
-        mut frames: Vec<Bytes>,
-        codec: Codec,
-        event: Event,
-    ) {
+    fn answer_inline(&mut self, mut frames: Vec<Bytes>, codec: Codec, event: Event) {
         let reply = handle_timed(&self.service, &self.metrics, event, &self.reader);
         frames.push(encode_reply(codec, &reply).into());
-        if send(sender, frames).await {
+        self.send(frames);
+    }
+
+    /// Sends a reply, `[connection id, envelope..., body]`, to its connection, if it is still
+    /// there.
+    fn send(&mut self, frames: Vec<Bytes>) {
+        let Some(id) = frames.first().and_then(|f| connection::id_of(f)) else {
+            return;
+        };
+        let Some(connection) = self.connections.get(&id) else {
+            log::debug!("a reply could not be sent: its client is gone");
+            return;
+        };
+        let mut bytes = Vec::with_capacity(frames.iter().map(|f| f.len() + 9).sum());
+        zmtp::encode_message(&frames[1..], &mut bytes);
+        if connection.send(bytes).is_ok() {
             self.counters.replied.fetch_add(1, Ordering::Relaxed);
             self.metrics.reply();
-        }
-    }
-}
-
-/// Sends a reply (envelope and body); false when its client is gone.
-async fn send(sender: &mut RouterSendHalf, frames: Vec<Bytes>) -> bool {
-    let message = match ZmqMessage::try_from(frames) {
-        Ok(message) => message,
-        Err(e) => {
-            log::error!("cannot build a reply: {e}");
-            return false;
-        }
-    };
-    match sender.send(message).await {
-        Ok(()) => true,
-        Err(e) => {
-            log::debug!("a reply could not be sent (client gone?): {e}");
-            false
+        } else {
+            self.connections.remove(&id);
         }
     }
 }

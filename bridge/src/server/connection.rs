@@ -1,0 +1,174 @@
+//! One client connection on the socket thread's runtime: the ZMTP handshake, then messages in
+//! (to the socket loop, tagged with the connection's id as the first frame, as a ROUTER socket
+//! delivers them) and replies out.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+use super::zmtp::{self, FrameReader, Incoming, ZmtpError};
+
+/// A client that has not finished its handshake by then is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Frames one message may have: an identity or two, the delimiter and the body are enough.
+const MAX_FRAMES: usize = 64;
+
+/// What connections tell the socket loop.
+pub enum Inbound {
+    /// A message: `[connection id, frames...]`.
+    Message(Vec<Bytes>),
+    Closed(u64),
+}
+
+/// The identity frame of connection `id`.
+pub fn identity(id: u64) -> Bytes {
+    Bytes::copy_from_slice(&id.to_be_bytes())
+}
+
+/// The connection id an identity frame names.
+pub fn id_of(identity: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(identity.try_into().ok()?))
+}
+
+/// Serves connection `id` until the client goes, breaks the protocol, or `outbound` closes.
+pub async fn serve(
+    stream: TcpStream,
+    id: u64,
+    max_message_bytes: u64,
+    inbound: UnboundedSender<Inbound>,
+    mut outbound: UnboundedReceiver<Vec<u8>>,
+) {
+    let peer = stream
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| "?".into());
+    let _ = stream.set_nodelay(true);
+    let (mut read, mut write) = stream.into_split();
+    let mut buffer = BytesMut::with_capacity(8 * 1024);
+    let mut frames = FrameReader::new(max_message_bytes, MAX_FRAMES);
+    let handshake = tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        handshake(&mut read, &mut write, &mut buffer, &mut frames),
+    )
+    .await;
+    match handshake {
+        Ok(Ok(())) => {}
+        Ok(Err(ZmtpError::Closed)) => {
+            log::debug!("a connection from {peer} was closed by the peer during the handshake");
+            let _ = inbound.send(Inbound::Closed(id));
+            return;
+        }
+        Ok(Err(e)) => {
+            log::warn!("a connection from {peer} was closed: {e}");
+            let _ = inbound.send(Inbound::Closed(id));
+            return;
+        }
+        Err(_) => {
+            log::warn!("a connection from {peer} was closed: no ZMTP handshake within 30 s");
+            let _ = inbound.send(Inbound::Closed(id));
+            return;
+        }
+    }
+    'serving: loop {
+        // What is buffered first: the handshake's last read may have brought messages too.
+        loop {
+            match frames.next(&mut buffer) {
+                Ok(Some(Incoming::Message(parts))) => {
+                    let mut message = Vec::with_capacity(parts.len() + 1);
+                    message.push(identity(id));
+                    message.extend(parts);
+                    if inbound.send(Inbound::Message(message)).is_err() {
+                        break 'serving;
+                    }
+                }
+                Ok(Some(Incoming::Command(command))) => {
+                    if let Some(pong) = zmtp::pong_for(&command) {
+                        if write.write_all(&pong).await.is_err() {
+                            break 'serving;
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    log::warn!("a connection from {peer} was closed: {e}");
+                    break 'serving;
+                }
+            }
+        }
+        tokio::select! {
+            biased;
+            reply = outbound.recv() => match reply {
+                Some(bytes) => {
+                    if write.write_all(&bytes).await.is_err() {
+                        break 'serving;
+                    }
+                }
+                None => break 'serving,
+            },
+            received = read.read_buf(make_room(&mut buffer)) => {
+                if !matches!(received, Ok(n) if n > 0) {
+                    break 'serving;
+                }
+            }
+        }
+    }
+    let _ = inbound.send(Inbound::Closed(id));
+}
+
+async fn handshake(
+    read: &mut tokio::net::tcp::OwnedReadHalf,
+    write: &mut tokio::net::tcp::OwnedWriteHalf,
+    buffer: &mut BytesMut,
+    frames: &mut FrameReader,
+) -> Result<(), ZmtpError> {
+    let closed = || ZmtpError::Closed;
+    let mut hello = zmtp::greeting().to_vec();
+    hello.extend_from_slice(&zmtp::ready_command());
+    write.write_all(&hello).await.map_err(|_| closed())?;
+    while buffer.len() < 64 {
+        // A ZMTP peer sends its 10-byte signature first; anything else is refused at once.
+        if buffer.len() >= 10 {
+            zmtp::check_signature(&buffer[..10])?;
+        }
+        if read
+            .read_buf(make_room(buffer))
+            .await
+            .map_err(|_| closed())?
+            == 0
+        {
+            return Err(closed());
+        }
+    }
+    zmtp::check_greeting(&buffer[..64])?;
+    let _ = buffer.split_to(64);
+    loop {
+        if let Some(incoming) = frames.next(buffer)? {
+            return match incoming {
+                Incoming::Command(body) => zmtp::check_ready(&body),
+                Incoming::Message(_) => Err(ZmtpError::Handshake(
+                    "a message before the READY command".into(),
+                )),
+            };
+        }
+        if read
+            .read_buf(make_room(buffer))
+            .await
+            .map_err(|_| closed())?
+            == 0
+        {
+            return Err(closed());
+        }
+    }
+}
+
+/// Room for a whole typical message in one read (an empty buffer would read 64 bytes at a time).
+fn make_room(buffer: &mut BytesMut) -> &mut BytesMut {
+    const READ_SIZE: usize = 16 * 1024;
+    if buffer.capacity() - buffer.len() < READ_SIZE / 4 {
+        buffer.reserve(READ_SIZE);
+    }
+    buffer
+}
