@@ -1,6 +1,6 @@
 """Reproduces docs/EVALUATION.md: replays the recorded traces (from $TRACES_DIR, default
-../shared/traces beside the repository) and synthetic
-traces of four scaling profiles under ellis, pacer, the two clairvoyant bounds and static-max,
+../shared/traces beside the repository) and synthetic traces of four scaling profiles under
+ellis, ellis-abe, pacer, the two clairvoyant bounds and static-max,
 prints the tables, draws CVC against executor-minutes (docs/evaluation/cvc_vs_cost.svg),
 repeats the recorded traces with the reference held inside each job's recorded scale-outs
 (`--reference-outside hold`), and ellis and pacer with replayed runs joining the history
@@ -18,9 +18,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BRIDGE = REPO / "target" / "release" / "pacer-bridge"
-POLICIES = ["ellis", "pacer", "oracle", "oracle-constant", "static-max"]
-COLORS = {"ellis": "#d62728", "pacer": "#1f77b4", "oracle": "#2ca02c", "oracle-constant": "#9467bd",
-          "static-max": "#7f7f7f"}
+POLICIES = ["ellis", "ellis-abe", "pacer", "oracle", "oracle-constant", "static-max"]
+COLORS = {"ellis": "#d62728", "ellis-abe": "#ff7f0e", "pacer": "#1f77b4", "oracle": "#2ca02c",
+          "oracle-constant": "#9467bd", "static-max": "#7f7f7f"}
 TRACES = REPO / (os.environ.get("TRACES_DIR") or "../shared/traces")
 RECORDED = [("K-Means", TRACES / "ellis-kmeans.csv", 14 * 60_000),
             ("Logistic Regression", TRACES / "ellis-logisticregression.csv", 5 * 60_000)]

@@ -24,6 +24,9 @@ class EventLog:
         # executor id -> {"host", "attributes", "added_ms", "removed_ms", "removed_reason"}
         self.executors = {}
         self.task_executors = []  # the executor id of every finished task attempt
+        # (job id, "JOB_START" / "JOB_END") -> ids of the executors registered at that event
+        self.registered_at_job = {}
+        registered = set()
         for line in self.path.read_text().splitlines():
             event = json.loads(line)
             name = event.get("Event")
@@ -34,12 +37,14 @@ class EventLog:
                 self.end_ms = event["Timestamp"]
             elif name == "SparkListenerExecutorAdded":
                 self.executor_changes.append((event["Timestamp"], 1))
+                registered.add(event["Executor ID"])
                 info = event.get("Executor Info", {})
                 self.executors[event["Executor ID"]] = {
                     "host": info.get("Host"), "attributes": info.get("Attributes", {}),
                     "added_ms": event["Timestamp"], "removed_ms": None, "removed_reason": None}
             elif name == "SparkListenerExecutorRemoved":
                 self.executor_changes.append((event["Timestamp"], -1))
+                registered.discard(event["Executor ID"])
                 if event["Executor ID"] in self.executors:
                     self.executors[event["Executor ID"]].update(
                         removed_ms=event["Timestamp"], removed_reason=event.get("Removed Reason"))
@@ -49,8 +54,10 @@ class EventLog:
                 self.task_executors.append(event["Task Info"]["Executor ID"])
             elif name == "SparkListenerJobStart":
                 self.jobs.setdefault(event["Job ID"], [None, None])[0] = event["Submission Time"]
+                self.registered_at_job[(event["Job ID"], "JOB_START")] = frozenset(registered)
             elif name == "SparkListenerJobEnd":
                 self.jobs.setdefault(event["Job ID"], [None, None])[1] = event["Completion Time"]
+                self.registered_at_job[(event["Job ID"], "JOB_END")] = frozenset(registered)
 
     @classmethod
     def only_one_in(cls, directory):
@@ -79,6 +86,22 @@ class EventLog:
     def peak_executors(self, since_ms, until_ms):
         """The most executors registered at any time in [since_ms, until_ms]."""
         return max([self.executors_at(since_ms)] + [c for t, c in self.executor_counts() if since_ms < t <= until_ms])
+
+    def executors_at_job_events(self):
+        """{(job id, "JOB_START" or "JOB_END"): (registered, killed_later)} for every job event.
+
+        `registered`: the executors registered when Spark's listener bus delivered that event,
+        counted in the log's order of events, not by their timestamps: the event log is written
+        from its own queue of the listener bus, which delivers the events in the order they
+        were posted, as the queue of Pacer's listener does. So an executor added a millisecond
+        before a job was submitted, but posted after the job start (or the other way round),
+        is counted exactly as the listener counted it.
+
+        `killed_later`: how many of those the driver killed later (removed with "killed" in
+        the reason). The event log does not record when a kill was requested, so each of them
+        may already have been pending removal at the event, or not yet."""
+        return {key: (len(ids), sum(1 for i in ids if "killed" in (self.executors[i]["removed_reason"] or "").lower()))
+                for key, ids in self.registered_at_job.items()}
 
     def executors_at_end(self):
         """Registered executors when the application ended (its last job's end without an
