@@ -310,14 +310,22 @@ impl RunPlan for PacerPlan {
         let budget = (self.spec.target_ms - (ended.end_ms - self.spec.start_ms)) as f64;
         let k = ended.jobs_done.len();
 
-        // Time left at scale-out x: a scale-up only helps once its executors are up.
+        // Time left at scale-out x: a scale-up only helps once its executors are up. The
+        // predicted remaining work per scale-out is the same at every confidence; only the
+        // factor on it changes.
+        let remaining: Vec<f64> = range
+            .values()
+            .map(|x| model.remaining(Some(ended.job_id), x, range))
+            .collect();
+        let remaining_at_current = remaining[range.index(current)];
         let time_left = |confidence: f64| -> Vec<f64> {
             let factor = speed * model.margin(k, confidence);
-            let at_current = factor * model.remaining(Some(ended.job_id), current, range);
+            let at_current = factor * remaining_at_current;
             range
                 .values()
-                .map(|x| {
-                    let at_x = factor * model.remaining(Some(ended.job_id), x, range);
+                .zip(&remaining)
+                .map(|(x, left)| {
+                    let at_x = factor * left;
                     if x <= current {
                         at_x
                     } else if at_current <= ACTUATION_DELAY_MS {
