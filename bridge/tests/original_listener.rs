@@ -15,19 +15,7 @@ use serde_json::Value;
 /// The fixture files, in file-name order (the order a listener would send them).
 fn fixtures() -> Vec<(String, Value)> {
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/original-listener");
-    let mut files: Vec<(String, Value)> = std::fs::read_dir(&folder)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "json"))
-        .map(|path| {
-            let text = std::fs::read_to_string(&path).unwrap();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-            (name, value)
-        })
-        .collect();
-    files.sort_by(|a, b| a.0.cmp(&b.0));
-    files
+    pacer_protocol::samples::json_files(&folder).unwrap()
 }
 
 #[test]

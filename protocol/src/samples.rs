@@ -21,6 +21,32 @@ pub const JOB_END: &str = include_str!("../samples/job_end.json");
 pub const APPLICATION_END: &str = include_str!("../samples/application_end.json");
 pub const REPLY: &str = include_str!("../samples/reply.json");
 
+/// Every `*.json` file of `folder`, parsed, in file-name order: for tests whose set of messages
+/// is a folder rather than a list in the code. An error names the file.
+pub fn json_files(folder: &std::path::Path) -> Result<Vec<(String, serde_json::Value)>, String> {
+    let entries =
+        std::fs::read_dir(folder).map_err(|e| format!("cannot read {}: {e}", folder.display()))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let value = serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        files.push((name, value));
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(files)
+}
+
 /// The payload of a sample event, decoded once.
 fn sample<T: Clone>(
     slot: &'static OnceLock<Event>,

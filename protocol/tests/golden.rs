@@ -8,23 +8,7 @@ use serde_json::{json, Value};
 
 /// Every sample file of the folder, parsed: the folder, not a list in the code, is the set.
 fn sample_files() -> Vec<(String, Value)> {
-    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
-    let mut files: Vec<(String, Value)> = std::fs::read_dir(&folder)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "json"))
-        .map(|path| {
-            let text = std::fs::read_to_string(&path).unwrap();
-            let value = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
-            (
-                path.file_name().unwrap().to_string_lossy().into_owned(),
-                value,
-            )
-        })
-        .collect();
-    files.sort_by(|a, b| a.0.cmp(&b.0));
-    files
+    samples::json_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")).unwrap()
 }
 
 fn sample(name: &str) -> Value {
