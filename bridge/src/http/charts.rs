@@ -26,6 +26,25 @@ fn time_axis(view: &RunView) -> f64 {
     (end * 1.05).max(1.0)
 }
 
+/// A chart with both axes in seconds or counts.
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The frame both charts share: caption, margins, axes from 0 to the maxima.
+fn frame<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    caption: &str,
+    x_max: f64,
+    y_max: f64,
+) -> Result<Chart<'a, 'b>, String> {
+    ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(44)
+        .build_cartesian_2d(0f64..x_max, 0f64..y_max)
+        .map_err(chart_error)
+}
+
 /// Executors over time, each job as a band, the target and the actual finish as lines.
 pub fn executors_chart(view: &RunView) -> Result<String, String> {
     let mut svg = String::new();
@@ -34,13 +53,7 @@ pub fn executors_chart(view: &RunView) -> Result<String, String> {
         root.fill(&WHITE).map_err(chart_error)?;
         let x_max = time_axis(view);
         let y_max = view.executors.iter().map(|p| p.1).max().unwrap_or(1).max(1) as f64 * 1.25;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Executors over time", ("sans-serif", 16))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(44)
-            .build_cartesian_2d(0f64..x_max, 0f64..y_max)
-            .map_err(chart_error)?;
+        let mut chart = frame(&root, "Executors over time", x_max, y_max)?;
         chart
             .configure_mesh()
             .x_desc("seconds since the start")
@@ -133,13 +146,7 @@ pub fn predictions_chart(view: &RunView) -> Result<Option<String>, String> {
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(chart_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Predicted finish after each job", ("sans-serif", 16))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(44)
-            .build_cartesian_2d(0f64..x_max, 0f64..y_max)
-            .map_err(chart_error)?;
+        let mut chart = frame(&root, "Predicted finish after each job", x_max, y_max)?;
         chart
             .configure_mesh()
             .x_desc("job ended at (s)")
@@ -182,9 +189,7 @@ pub fn predictions_chart(view: &RunView) -> Result<Option<String>, String> {
     Ok(Some(svg))
 }
 
-type Seconds = Cartesian2d<RangedCoordf64, RangedCoordf64>;
-
-fn legend<'a, 'b: 'a>(chart: &mut ChartContext<'a, SVGBackend<'b>, Seconds>) -> Result<(), String> {
+fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> Result<(), String> {
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::LowerRight)
