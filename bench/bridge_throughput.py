@@ -8,7 +8,7 @@ pacer-bridge. Second view: closed loop (each application sends as soon as it is 
 1, 10, 100 and 1000 applications.
 
 Usage: .venv/spark-3.5/bin/python bench/bridge_throughput.py [--seconds 10] [--rounds 3]
-       [--apps 1,10,100,1000] [--no-closed-loop]
+       [--apps 1,10,100,1000] [--no-closed-loop] [--before OTHER-BUILD/pacer-bridge]
 Needs target/release/pacer-bridge (cargo build --release -p pacer-bridge).
 """
 
@@ -67,20 +67,26 @@ def measured_load(server, apps, seconds, think_ms):
     return result
 
 
-def servers(tmp):
-    """The servers compared, each a factory of a fresh, unstarted server."""
-    def bridge(policy):
-        count = iter(range(1_000_000))
-        return lambda: BridgeProcess(Path(tmp) / ("%s-%d.db" % (policy, next(count))), policy, log_level="warn")
-    return {"pacer-bridge --policy pacer": bridge("pacer"),
-            "pacer-bridge --policy noop": bridge("noop"),
-            "python reference": ReferenceBridge}
+def servers(tmp, before=None):
+    """The servers compared, each a factory of a fresh, unstarted server; with `before` (another
+    build's binary), that build with the pacer policy too."""
+    count = iter(range(1_000_000))
+
+    def bridge(policy, binary=None):
+        return lambda: BridgeProcess(Path(tmp) / ("%s-%d.db" % (policy, next(count))), policy, log_level="warn",
+                                     binary=binary)
+    chosen = {"pacer-bridge --policy pacer": bridge("pacer"),
+              "pacer-bridge --policy noop": bridge("noop")}
+    if before:
+        chosen["before: --policy pacer"] = bridge("pacer", before)
+    chosen["python reference"] = ReferenceBridge
+    return chosen
 
 
 def paced_comparison(args, tmp):
     reference = "python reference"
-    rounds = {name: [] for name in servers(tmp)}
-    factories = servers(tmp)
+    factories = servers(tmp, args.before)
+    rounds = {name: [] for name in factories}
     for i in range(args.rounds):
         for name, factory in factories.items():
             server = factory().start()
@@ -147,6 +153,7 @@ def main():
     parser.add_argument("--think-ms", type=int, default=10)
     parser.add_argument("--apps", default="1,10,100,1000", help="closed-loop application counts")
     parser.add_argument("--no-closed-loop", action="store_true")
+    parser.add_argument("--before", help="another build of pacer-bridge to compare with (paced view)")
     args = parser.parse_args()
     require_binary()
     with tempfile.TemporaryDirectory() as tmp:

@@ -18,9 +18,11 @@ class BridgeProcess:
     """`pacer-bridge serve --bind ENDPOINT --db DB --policy POLICY` in its own session.
     `start()` returns once it listens; `stop()` stops its process group and returns its exit
     code. Its log goes to `log_path` (else to this process's stderr). With `http=True` it also
-    serves metrics and the live view on a free loopback port (`http_url`)."""
+    serves metrics and the live view on a free loopback port (`http_url`). `binary` runs
+    another build (a benchmark's "before"), else the release build of this checkout."""
 
-    def __init__(self, db, policy="pacer", bind=None, log_path=None, log_level=None, http=False):
+    def __init__(self, db, policy="pacer", bind=None, log_path=None, log_level=None, http=False, binary=None):
+        self.binary = binary
         self.endpoint = bind or free_endpoint()
         self.arguments = ["serve", "--bind", self.endpoint, "--db", str(db), "--policy", policy]
         self.http_url = None
@@ -44,7 +46,7 @@ class BridgeProcess:
 
     def start(self, timeout=30):
         self._log = open(self.log_path, "wb") if self.log_path else None
-        self.process = subprocess.Popen([str(require_binary())] + self.arguments, stderr=self._log,
+        self.process = subprocess.Popen([str(self.binary or require_binary())] + self.arguments, stderr=self._log,
                                         start_new_session=True)
         try:
             wait_listening(self.endpoint, timeout, self.process)
