@@ -1,6 +1,6 @@
 """`make compare`: Pacer side by side with Spark's dynamic allocation and static allocations.
 
-On a local Spark standalone cluster (one worker with 8 cores: up to 8 one-core executors) and
+On a local Spark standalone cluster (one worker with 4 cores: up to 4 one-core executors) and
 one `pacer-bridge serve --policy pacer`, for each workload (an example application):
 
 1. profiling runs with Pacer and no target (the bridge explores scale-outs);
@@ -8,10 +8,10 @@ one `pacer-bridge serve --policy pacer`, for each workload (an example applicati
 3. rounds; each round runs every configuration once, Pacer first (static-pacer needs the
    scale-out it settled on), the three others in an order that rotates from round to round,
    so that drift of the machine falls on all of them:
-     pacer               Pacer with the target, minExecutors 1, maxExecutors 8;
+     pacer               Pacer with the target, minExecutors 1, maxExecutors 4;
      dynamic-allocation  Spark's dynamic allocation, its defaults (shuffle tracking on, since a
-                         standalone cluster has no external shuffle service), min/max 1/8;
-     static-max          8 executors throughout;
+                         standalone cluster has no external shuffle service), min/max 1/4;
+     static-max          4 executors throughout;
      static-pacer        as many executors throughout as the round's Pacer run settled on
                          (its last recommendation in the bridge's history).
 
@@ -39,7 +39,9 @@ from pacer_testbed.facts import BridgeHistory
 from pacer_testbed.repo import EXAMPLES, REPO
 from pacer_testbed.spark import SparkCluster, SparkInstall, base_conf, event_log_conf, pacer_conf
 
-MIN_EXECUTORS, MAX_EXECUTORS = 1, 8
+# Four at most: eight executor JVMs starting at once on a 2-core machine take half a minute to
+# register, which would swamp what the configurations differ in.
+MIN_EXECUTORS, MAX_EXECUTORS = 1, 4
 CONFIGURATIONS = ["pacer", "dynamic-allocation", "static-max", "static-pacer"]
 COLORS = {"pacer": "#1f77b4", "dynamic-allocation": "#ff7f0e", "static-max": "#9467bd", "static-pacer": "#8c564b"}
 # Two shapes: parallel throughout (uneven partitions, every job wide), and jobs that start with
@@ -48,13 +50,13 @@ WORKLOADS = {
     "io-bound": {
         "app": EXAMPLES / "io_bound_app.py",
         "name": "Pacer compare io-bound",
-        "args": ["--jobs", 5, "--partitions", 16, "--records", 3200, "--ms-per-record", 2.0],
-        "quick_args": ["--jobs", 4, "--partitions", 16, "--records", 2400, "--ms-per-record", 2.0],
+        "args": ["--jobs", 4, "--partitions", 16, "--records", 3200, "--ms-per-record", 2.0],
+        "quick_args": ["--jobs", 3, "--partitions", 16, "--records", 2400, "--ms-per-record", 2.0],
     },
     "serial-wide": {
         "app": EXAMPLES / "serial_wide_app.py",
         "name": "Pacer compare serial-wide",
-        "args": ["--jobs", 3, "--partitions", 16, "--records", 3200, "--serial-ms", 4000, "--ms-per-record", 2.0],
+        "args": ["--jobs", 3, "--partitions", 16, "--records", 3200, "--serial-ms", 3000, "--ms-per-record", 2.0],
         "quick_args": ["--jobs", 2, "--partitions", 16, "--records", 2400, "--serial-ms", 3000,
                        "--ms-per-record", 2.0],
     },
@@ -146,7 +148,7 @@ def main():
             parser.error("unknown workload %r" % name)
     out, events = prepare_output(args.out)
     install = SparkInstall("3.5")
-    cluster = SparkCluster(install, out / "cluster", cores=MAX_EXECUTORS, memory="8g")
+    cluster = SparkCluster(install, out / "cluster", cores=MAX_EXECUTORS, memory="4g")
     bridge = None
     results = {"workloads": {}}
     all_runs = []

@@ -24,14 +24,14 @@ def test_quick_compare(tmp_path):
         assert c["runtime_s_median"] > 0 and c["executor_minutes_median"] > 0, (name, c)
     # static-pacer ran at the scale-out the Pacer run settled on; static-max at the maximum.
     assert workload["configurations"]["static-pacer"]["executors"] == workload["configurations"]["pacer"]["executors"]
-    assert workload["configurations"]["static-max"]["executors"] == [8]
+    assert workload["configurations"]["static-max"]["executors"] == [4]
     runs = json.loads((out / "runs.json").read_text())
     assert [r["kind"] for r in runs][:3] == ["profiling", "profiling", "pacer"], runs
     # Every configuration's executors over time come from its event log: dynamic allocation
-    # starts with one executor and adds more, static-max has 8 from the start.
+    # starts with one executor and adds more, static-max has 4 from the start.
     by_kind = {r["kind"]: r for r in runs}
     assert max(c for _, c in by_kind["dynamic-allocation"]["timeline"]) > 1, by_kind["dynamic-allocation"]
-    assert max(c for _, c in by_kind["static-max"]["timeline"]) == 8, by_kind["static-max"]
+    assert max(c for _, c in by_kind["static-max"]["timeline"]) == 4, by_kind["static-max"]
     page = (out / "report.html").read_text()
     assert "Pacer met" in page and page.count('class="median"') == 4 and "all-executors" in page
     assert "[compare" in stdout and "run 6/6 done" in stdout
