@@ -23,6 +23,7 @@ its last line. Everything it starts is stopped at the end, also on Ctrl-C.
 
 Usage: .venv/spark-3.5/bin/python scripts/compare.py [--quick] [--rounds N] [--out DIR]
            [--workloads io-bound,serial-wide]
+       .venv/spark-3.5/bin/python scripts/compare.py --markdown compare-output/results.json
 """
 
 import argparse
@@ -139,7 +140,12 @@ def main():
     parser.add_argument("--profiling-runs", type=int, default=None, help="default 3, quick 2")
     parser.add_argument("--workloads", default=None, help="comma-separated, of %s" % ", ".join(WORKLOADS))
     parser.add_argument("--out", default=str(REPO / "compare-output"), help="folder for the data and the report")
+    parser.add_argument("--markdown", metavar="RESULTS_JSON",
+                        help="only print the table of an earlier comparison's results.json in Markdown")
     args = parser.parse_args()
+    if args.markdown:
+        print("\n".join(markdown_lines(json.loads(Path(args.markdown).read_text()))))
+        return 0
     rounds = args.rounds or (1 if args.quick else 3)
     profiling_runs = args.profiling_runs or (2 if args.quick else 3)
     names = args.workloads.split(",") if args.workloads else (["io-bound"] if args.quick else list(WORKLOADS))
@@ -234,6 +240,19 @@ def table_lines(results):
                 name, c, w["target_s"], s["runs"], s["runtime_s_median"],
                 "%.1f–%.1f" % (s["runtime_s_min"], s["runtime_s_max"]), "%d/%d" % (s["met"], s["runs"]),
                 s["executor_minutes_median"], ",".join(map(str, s["executors"]))))
+    return lines
+
+
+def markdown_lines(results):
+    """The table of BENCHMARKS.md, README and docs/EVALUATION.md."""
+    lines = ["| workload | target | configuration | runs | runtime median (min–max) | target met | "
+             "executor-minutes median (min–max) | executors |", "|---|---|---|---|---|---|---|---|"]
+    for name, w in results["workloads"].items():
+        for c, s in w["configurations"].items():
+            lines.append("| %s | %.0f s | `%s` | %d | %.1f s (%.1f–%.1f) | %d of %d | %.2f (%.2f–%.2f) | %s |" % (
+                name, w["target_s"], c, s["runs"], s["runtime_s_median"], s["runtime_s_min"], s["runtime_s_max"],
+                s["met"], s["runs"], s["executor_minutes_median"], s["executor_minutes_min"],
+                s["executor_minutes_max"], ", ".join(map(str, s["executors"]))))
     return lines
 
 
