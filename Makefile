@@ -11,7 +11,7 @@ TRACES_DIR ?= ../shared/traces
 FIXTURES_DIR ?= ../shared/fixtures
 export TRACES_DIR FIXTURES_DIR
 
-.PHONY: test deps lint rust-test java-api-check dist bridge proxy e2e bench bench-core bench-bridge bench-scrape bench-external evaluate demo demo-external fuzz clean
+.PHONY: test deps lint rust-test java-api-check dist bridge proxy e2e bench bench-core bench-bridge bench-scrape bench-external evaluate demo demo-external compare fuzz clean
 
 test: deps lint rust-test dist java-api-check e2e
 
@@ -79,6 +79,12 @@ demo: deps dist bridge
 # path is the last line.
 demo-external: deps dist bridge proxy
 	.venv/spark-3.5/bin/python scripts/demo_external.py
+
+# Pacer against Spark's dynamic allocation and static allocations on a local Spark cluster, two
+# workloads, 3 interleaved runs per configuration (docs/EVALUATION.md); the report's path is the
+# last line, results.json beside it. The reduced version is tests/e2e/test_compare.py.
+compare: deps dist bridge
+	.venv/spark-3.5/bin/python scripts/compare.py
 
 # Runs each fuzz target for FUZZ_SECONDS (cargo-fuzz on the stable toolchain, no sanitizer).
 FUZZ_SECONDS ?= 60

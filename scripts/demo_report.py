@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from pacer_testbed.facts import EventLog
-from pacer_testbed.spark import submit
+from pacer_testbed.spark import EXAMPLE_APP, submit
 
 
 def announcer(name):
@@ -33,11 +33,13 @@ def prepare_output(out):
     return out, events
 
 
-def submit_run(install, master_url, conf, workload, out, events, index, kind, target_s, history):
-    """Runs the example application once (its driver log in `out`) and returns its facts;
-    stops the demo if the run fails or computes a wrong result."""
+def submit_run(install, master_url, conf, workload, out, events, index, kind, target_s, history,
+               app=EXAMPLE_APP, jar=True):
+    """Runs the example application (`app`, with Pacer's jar unless `jar` is false) once (its
+    driver log in `out`) and returns its facts; stops the demo if the run fails or computes a
+    wrong result."""
     before = set(events.iterdir())
-    result = submit(install, master_url, conf, workload, out / ("run-%d-driver.log" % index))
+    result = submit(install, master_url, conf, workload, out / ("run-%d-driver.log" % index), jar=jar, app=app)
     if result.returncode != 0 or not (result.result and result.result["ok"]):
         raise SystemExit("run %d failed:\n%s" % (index, result.describe()))
     new = sorted(set(events.iterdir()) - before)
@@ -96,8 +98,8 @@ def step_timeline(changes, start, runtime):
     return timeline
 
 
-def executors_svg(run, max_executors, max_time):
-    w, h, left, bottom = 560, 170, 40, 28
+def executors_svg(run, max_executors, max_time, width=560):
+    w, h, left, bottom = width, 170, 40, 28
     plot_w, plot_h = w - left - 15, h - bottom - 12
     x = lambda t: left + plot_w * t / max_time  # noqa: E731
     y = lambda n: 12 + plot_h * (1 - n / max_executors)  # noqa: E731
@@ -180,22 +182,29 @@ def write_html(runs, path, app_name, title="Pacer demo", note=None, headline=Non
         heading = "Run %d — %s" % (r["index"], "profiling" if not r["target_s"] else "target %.0f s: %s in %.1f s" % (
             r["target_s"], r["verdict"], r["runtime_s"]))
         sections.append("<h3>%s</h3>%s" % (html.escape(heading), executors_svg(r, max(max_executors, 1), max_time)))
-    page = """<!doctype html><html><head><meta charset="utf-8"><title>%s report</title>
-<style>body{font-family:sans-serif;margin:24px;max-width:900px}h1{margin-bottom:4px}
-.banner{font-size:26px;font-weight:bold;padding:12px 16px;border-radius:6px;color:white;background:%s}
-table{border-collapse:collapse;margin:16px 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
-td.met{color:#2ca02c;font-weight:bold}td.missed{color:#d62728;font-weight:bold}.note{color:#555}</style></head>
-<body><h1>%s</h1><p class="note">%s</p>
-<div class="banner">%s</div>
-<table><tr><th>run</th><th>kind</th><th>target</th><th>runtime</th><th>met</th><th>executor-minutes</th>
+    body = """<table><tr><th>run</th><th>kind</th><th>target</th><th>runtime</th><th>met</th><th>executor-minutes</th>
 <th>scale-outs recommended</th><th>executors seen</th></tr>%s</table>
 <h2>Runtime against target</h2>%s
 <h2>Executors over time</h2><p class="note">Blue: registered executors (all); orange: those of the
 external pool; shaded bands: Spark jobs; dashed line: the runtime target (green when met, red when
-missed).</p>%s
-</body></html>""" % (html.escape(title), "#2ca02c" if all_met else "#d62728", html.escape(title), note or (
+missed).</p>%s""" % ("".join(rows), runtimes_svg(runs), "".join(sections))
+    page = html_page(title, note or (
         "%s on a local Spark standalone cluster; bridge policy <code>pacer</code>. Profiling runs let the bridge "
-        "explore scale-outs; adaptive runs have a runtime target." % html.escape(app_name)), headline, "".join(rows),
-                     runtimes_svg(runs), "".join(sections))
+        "explore scale-outs; adaptive runs have a runtime target." % html.escape(app_name)), headline, all_met, body)
     Path(path).write_text(page)
     return str(path)
+
+
+def html_page(title, note, headline, good, body, max_width=900):
+    """The reports' one page style: a title, a note (HTML), a green or red banner, then `body`."""
+    return """<!doctype html><html><head><meta charset="utf-8"><title>%s report</title>
+<style>body{font-family:sans-serif;margin:24px;max-width:%dpx}h1{margin-bottom:4px}
+.banner{font-size:26px;font-weight:bold;padding:12px 16px;border-radius:6px;color:white;background:%s}
+table{border-collapse:collapse;margin:16px 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
+td.met{color:#2ca02c;font-weight:bold}td.missed{color:#d62728;font-weight:bold}.note{color:#555}
+.side{display:flex;flex-wrap:wrap;gap:8px}.side h3{margin:8px 0 2px;font-size:14px}</style></head>
+<body><h1>%s</h1><p class="note">%s</p>
+<div class="banner">%s</div>
+%s
+</body></html>""" % (html.escape(title), max_width, "#2ca02c" if good else "#d62728", html.escape(title), note,
+                     html.escape(headline), body)

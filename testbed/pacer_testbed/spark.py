@@ -173,7 +173,8 @@ def submit(install, master_url, conf, app_args, log_path, jar=True, timeout=600,
 def pacer_conf(install, bridge_endpoint, library="bundled", **extra):
     """Pacer's keys for a test run; `library` is "bundled" (the .so inside the jar only) or
     "path" (spark.driver.extraLibraryPath pointing at dist/)."""
-    conf = {
+    conf = base_conf(install)
+    conf.update({
         "spark.extraListeners": "dev.pacer.spark.PacerListener",
         "spark.customExtraListener.bridgeServiceAddress": bridge_endpoint,
         "spark.customExtraListener.minExecutors": "1",
@@ -181,13 +182,22 @@ def pacer_conf(install, bridge_endpoint, library="bundled", **extra):
         "spark.customExtraListener.targetRuntime": "600000",
         "spark.customExtraListener.executorRequestTimeoutMs": "1000",
         "spark.customExtraListener.responseTimeoutMs": "5000",
+    })
+    if library == "path":
+        conf["spark.driver.extraLibraryPath"] = str(DIST)
+    conf.update(extra)
+    return conf
+
+
+def base_conf(install, **extra):
+    """The keys of every test run, with Pacer or without: one-core executors of 512 MiB, the
+    venv's Python, no web UI."""
+    conf = {
         "spark.executor.cores": "1",
         "spark.executor.memory": "512m",
         "spark.pyspark.python": str(install.python),
         "spark.ui.enabled": "false",
     }
-    if library == "path":
-        conf["spark.driver.extraLibraryPath"] = str(DIST)
     conf.update(extra)
     return conf
 
