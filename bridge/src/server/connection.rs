@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
@@ -33,12 +34,24 @@ pub fn id_of(identity: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(identity.try_into().ok()?))
 }
 
-/// Serves connection `id` until the client goes, breaks the protocol, or `outbound` closes.
+/// Serves connection `id` until the client goes, breaks the protocol, or `outbound` closes;
+/// then tells the socket loop it is closed.
 pub async fn serve(
     stream: TcpStream,
     id: u64,
     max_message_bytes: u64,
     inbound: UnboundedSender<Inbound>,
+    outbound: UnboundedReceiver<Vec<u8>>,
+) {
+    exchange(stream, id, max_message_bytes, &inbound, outbound).await;
+    let _ = inbound.send(Inbound::Closed(id));
+}
+
+async fn exchange(
+    stream: TcpStream,
+    id: u64,
+    max_message_bytes: u64,
+    inbound: &UnboundedSender<Inbound>,
     mut outbound: UnboundedReceiver<Vec<u8>>,
 ) {
     let peer = stream
@@ -58,21 +71,18 @@ pub async fn serve(
         Ok(Ok(())) => {}
         Ok(Err(ZmtpError::Closed)) => {
             log::debug!("a connection from {peer} was closed by the peer during the handshake");
-            let _ = inbound.send(Inbound::Closed(id));
             return;
         }
         Ok(Err(e)) => {
             log::warn!("a connection from {peer} was closed: {e}");
-            let _ = inbound.send(Inbound::Closed(id));
             return;
         }
         Err(_) => {
             log::warn!("a connection from {peer} was closed: no ZMTP handshake within 30 s");
-            let _ = inbound.send(Inbound::Closed(id));
             return;
         }
     }
-    'serving: loop {
+    loop {
         // What is buffered first: the handshake's last read may have brought messages too.
         loop {
             match frames.next(&mut buffer) {
@@ -81,20 +91,20 @@ pub async fn serve(
                     message.push(identity(id));
                     message.extend(parts);
                     if inbound.send(Inbound::Message(message)).is_err() {
-                        break 'serving;
+                        return;
                     }
                 }
                 Ok(Some(Incoming::Command(command))) => {
                     if let Some(pong) = zmtp::pong_for(&command) {
                         if write.write_all(&pong).await.is_err() {
-                            break 'serving;
+                            return;
                         }
                     }
                 }
                 Ok(None) => break,
                 Err(e) => {
                     log::warn!("a connection from {peer} was closed: {e}");
-                    break 'serving;
+                    return;
                 }
             }
         }
@@ -103,44 +113,38 @@ pub async fn serve(
             reply = outbound.recv() => match reply {
                 Some(bytes) => {
                     if write.write_all(&bytes).await.is_err() {
-                        break 'serving;
+                        return;
                     }
                 }
-                None => break 'serving,
+                None => return,
             },
-            received = read.read_buf(make_room(&mut buffer)) => {
-                if !matches!(received, Ok(n) if n > 0) {
-                    break 'serving;
+            received = read_more(&mut read, &mut buffer) => {
+                if received.is_err() {
+                    return;
                 }
             }
         }
     }
-    let _ = inbound.send(Inbound::Closed(id));
 }
 
 async fn handshake(
-    read: &mut tokio::net::tcp::OwnedReadHalf,
-    write: &mut tokio::net::tcp::OwnedWriteHalf,
+    read: &mut OwnedReadHalf,
+    write: &mut OwnedWriteHalf,
     buffer: &mut BytesMut,
     frames: &mut FrameReader,
 ) -> Result<(), ZmtpError> {
-    let closed = || ZmtpError::Closed;
     let mut hello = zmtp::greeting().to_vec();
     hello.extend_from_slice(&zmtp::ready_command());
-    write.write_all(&hello).await.map_err(|_| closed())?;
+    write
+        .write_all(&hello)
+        .await
+        .map_err(|_| ZmtpError::Closed)?;
     while buffer.len() < 64 {
         // A ZMTP peer sends its 10-byte signature first; anything else is refused at once.
         if buffer.len() >= 10 {
             zmtp::check_signature(&buffer[..10])?;
         }
-        if read
-            .read_buf(make_room(buffer))
-            .await
-            .map_err(|_| closed())?
-            == 0
-        {
-            return Err(closed());
-        }
+        read_more(read, buffer).await?;
     }
     zmtp::check_greeting(&buffer[..64])?;
     let _ = buffer.split_to(64);
@@ -153,14 +157,16 @@ async fn handshake(
                 )),
             };
         }
-        if read
-            .read_buf(make_room(buffer))
-            .await
-            .map_err(|_| closed())?
-            == 0
-        {
-            return Err(closed());
-        }
+        read_more(read, buffer).await?;
+    }
+}
+
+/// Reads what has arrived into `buffer`; `Closed` when the peer has closed the connection (or
+/// it failed).
+async fn read_more(read: &mut OwnedReadHalf, buffer: &mut BytesMut) -> Result<(), ZmtpError> {
+    match read.read_buf(make_room(buffer)).await {
+        Ok(n) if n > 0 => Ok(()),
+        _ => Err(ZmtpError::Closed),
     }
 }
 

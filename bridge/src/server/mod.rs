@@ -75,7 +75,8 @@ impl Counters {
 pub enum ServeError {
     Bind(String),
     Store(StoreError),
-    Zmq(String),
+    /// A thread or the runtime could not be started.
+    Start(String),
 }
 
 impl std::fmt::Display for ServeError {
@@ -83,7 +84,7 @@ impl std::fmt::Display for ServeError {
         match self {
             ServeError::Bind(e) => write!(f, "{e}"),
             ServeError::Store(e) => write!(f, "history store: {e}"),
-            ServeError::Zmq(e) => write!(f, "ZeroMQ: {e}"),
+            ServeError::Start(e) => write!(f, "{e}"),
         }
     }
 }
@@ -240,7 +241,7 @@ pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
         .enable_all()
         .thread_name("bridge-socket")
         .build()
-        .map_err(|e| ServeError::Zmq(format!("cannot start the socket runtime: {e}")))?;
+        .map_err(|e| ServeError::Start(format!("cannot start the socket runtime: {e}")))?;
     let address = tcp_address(&config.bind).map_err(ServeError::Bind)?;
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind(&address))
@@ -272,7 +273,7 @@ pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
                     dispatcher.done(&key);
                 }
             })
-            .map_err(|e| ServeError::Zmq(format!("cannot start a worker: {e}")))?;
+            .map_err(|e| ServeError::Start(format!("cannot start a worker: {e}")))?;
         workers.push(worker);
     }
     drop(reply_sender);
@@ -310,7 +311,7 @@ pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
             runtime.block_on(socket_loop.run(listener, replies, workers));
             store.close();
         })
-        .map_err(|e| ServeError::Zmq(format!("cannot start the socket thread: {e}")))?;
+        .map_err(|e| ServeError::Start(format!("cannot start the socket thread: {e}")))?;
     Ok(RunningServer {
         endpoint,
         stop,
