@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use pacer_bridge::history::ScaleOutRange;
 use pacer_bridge::loadgen::{self, LoadConfig};
 use pacer_bridge::output::{self, Format};
-use pacer_bridge::replay::{self, Outside, ReplayConfig};
+use pacer_bridge::replay::{self, Reference, ReplayConfig};
 use pacer_bridge::runs::RunList;
 use pacer_bridge::server::{self, ServerConfig};
 use pacer_bridge::store::Store;
@@ -84,10 +84,11 @@ struct ReplayArgs {
     /// records them (default: every run is planned from the profiling runs only).
     #[arg(long)]
     learn: bool,
-    /// The reference model at scale-outs a job was never recorded at: its fitted curve
-    /// (fit), or its value at the nearest recorded scale-out (hold; a sensitivity check).
-    #[arg(long, value_enum, default_value_t)]
-    reference_outside: Outside,
+    /// The hidden model of each job's scale-out effect: fitted on every run and extrapolated
+    /// (fit), the same held at the nearest recorded scale-out (hold), or fitted on the
+    /// profiling runs only (profiling). docs/EVALUATION.md gives each one's bias.
+    #[arg(long, value_enum, default_value_t, alias = "reference-outside")]
+    reference: Reference,
     /// Also replay an external bridge (tcp://HOST:PORT), driven as a listener drives it and
     /// reported as `bridge`. It keeps its own history (give it a fresh one): it sees the
     /// profiling runs, then learns from every replayed run, as with --learn.
@@ -221,7 +222,7 @@ fn run(command: Command) -> Result<(), String> {
                 actuation_delay_ms: args.actuation_delay_ms as f64,
                 seed: args.seed,
                 learn: args.learn,
-                outside: args.reference_outside,
+                reference: args.reference,
                 bridge: args.bridge,
             };
             let runs = trace::read(&args.trace)?;

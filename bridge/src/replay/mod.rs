@@ -13,7 +13,7 @@ use crate::history::{RunRecord, ScaleOutRange};
 use crate::policy::{self, Fixed, Policy, RunSpec};
 use crate::rng::Rng;
 use crate::trace::TraceRun;
-pub use reference::{Outside, ReferenceModels};
+pub use reference::{Reference, ReferenceModels};
 pub use remote::RemoteBridge;
 pub use report::{per_run_table, PolicyMetrics, ReplayReport};
 pub use simulate::{simulate, Outcome, Setting};
@@ -29,8 +29,8 @@ pub struct ReplayConfig {
     /// Each replayed run joins the history of the runs after it (as the live bridge records
     /// adaptive runs), per policy; otherwise every run gets the profiling runs only.
     pub learn: bool,
-    /// The reference model at scale-outs a job was never recorded at.
-    pub outside: Outside,
+    /// Which reference model carries the scale-out's effect into the simulation.
+    pub reference: Reference,
     /// An external bridge (`tcp://HOST:PORT`) replayed beside the policies, as `bridge`.
     pub bridge: Option<String>,
 }
@@ -51,7 +51,7 @@ pub fn replay(
     }
     let (profiling, replayed) = runs.split_at(config.profiling_runs);
     let history: Vec<RunRecord> = profiling.iter().map(|r| r.to_record(false, 0)).collect();
-    let reference = ReferenceModels::fit_with(runs, config.outside);
+    let reference = ReferenceModels::of(config.reference, runs, config.profiling_runs);
     let mut outcomes: Outcomes = BTreeMap::new();
     for name in &config.policies {
         let results = match name.as_str() {

@@ -27,7 +27,7 @@ fn config(policies: &[&str], delay: f64, seed: u64) -> ReplayConfig {
         actuation_delay_ms: delay,
         seed,
         learn: false,
-        outside: Outside::Fit,
+        reference: Reference::Fit,
     }
 }
 
@@ -47,9 +47,13 @@ impl RunPlan for Recorded {
 
 #[test]
 fn keeping_the_recorded_scale_outs_reproduces_the_recorded_run() {
-    for name in ["ellis-kmeans.csv", "ellis-logisticregression.csv"] {
+    let variants = [Reference::Fit, Reference::Hold, Reference::Profiling];
+    for (name, variant) in ["ellis-kmeans.csv", "ellis-logisticregression.csv"]
+        .into_iter()
+        .flat_map(|name| variants.map(|v| (name, v)))
+    {
         let runs = shared_trace(name);
-        let reference = ReferenceModels::fit(&runs);
+        let reference = ReferenceModels::of(variant, &runs, 10);
         let range = ScaleOutRange::new(1, 64);
         for run in &runs {
             let mut plan = Recorded(run.jobs.clone());
@@ -152,8 +156,8 @@ fn per_job_switching_is_never_worse_than_one_scale_out_and_that_never_worse_than
 #[test]
 fn holding_the_reference_keeps_each_job_inside_its_recorded_scale_outs() {
     let runs = shared_trace("ellis-logisticregression.csv");
-    let fit = ReferenceModels::fit_with(&runs, Outside::Fit);
-    let hold = ReferenceModels::fit_with(&runs, Outside::Hold);
+    let fit = ReferenceModels::of(Reference::Fit, &runs, 10);
+    let hold = ReferenceModels::of(Reference::Hold, &runs, 10);
     // Job 1 was recorded at 11 to 36 executors only.
     let recorded: Vec<u32> = runs
         .iter()
@@ -167,6 +171,32 @@ fn holding_the_reference_keeps_each_job_inside_its_recorded_scale_outs() {
     assert_ne!(fit.factor(1, 13, 4), fit.factor(1, 13, lowest));
     // Inside the recorded scale-outs both agree.
     assert_eq!(hold.factor(1, 13, 20), fit.factor(1, 13, 20));
+}
+
+#[test]
+fn the_profiling_reference_comes_from_the_profiling_runs_only() {
+    let mut runs = shared_trace("ellis-kmeans.csv");
+    let before = ReferenceModels::of(Reference::Profiling, &runs, 10);
+    let fit_before = ReferenceModels::of(Reference::Fit, &runs, 10);
+    // Every adaptive run recorded at 3× its durations: only curves fitted on them change.
+    for run in &mut runs[10..] {
+        for job in &mut run.jobs {
+            job.duration_ms *= 1 + i64::from(job.scale_out % 3);
+        }
+    }
+    let after = ReferenceModels::of(Reference::Profiling, &runs, 10);
+    let fit_after = ReferenceModels::of(Reference::Fit, &runs, 10);
+    let job_ids: Vec<i64> = runs[0].jobs.iter().map(|j| j.job_id).collect();
+    let factors = |r: &ReferenceModels| -> Vec<f64> {
+        job_ids
+            .iter()
+            .flat_map(|&id| [r.factor(id, 4, 36), r.factor(id, 36, 13)])
+            .collect()
+    };
+    assert_eq!(factors(&before), factors(&after));
+    assert_ne!(factors(&fit_before), factors(&fit_after));
+    // The profiling runs cover the range, so their curves give the scale-out an effect.
+    assert!(factors(&before).iter().any(|f| (f - 1.0).abs() > 0.05));
 }
 
 #[test]
@@ -195,12 +225,19 @@ fn learning_adds_each_replayed_run_to_the_history_of_the_next() {
 #[test]
 fn the_same_seed_gives_the_same_output() {
     let runs = shared_trace("ellis-logisticregression.csv");
-    let mut c = config(&["ellis", "pacer", "oracle", "static-max"], 20_000.0, 42);
+    // The oracles draw nothing from the seed (and are slow in debug builds).
+    let mut c = config(&["ellis", "pacer", "static-max"], 20_000.0, 42);
     c.target_ms = 5 * 60_000;
-    let (first, _) = replay(&runs, &c).unwrap();
-    let (second, _) = replay(&runs, &c).unwrap();
-    assert_eq!(first, second);
-    assert_eq!(first.policies["ellis"].runs, 55);
+    for reference in [Reference::Fit, Reference::Hold, Reference::Profiling] {
+        for learn in [false, true] {
+            c.reference = reference;
+            c.learn = learn;
+            let (first, _) = replay(&runs, &c).unwrap();
+            let (second, _) = replay(&runs, &c).unwrap();
+            assert_eq!(first, second);
+            assert_eq!(first.policies["ellis"].runs, 55);
+        }
+    }
 }
 
 #[test]
