@@ -1,10 +1,9 @@
 """Reproduces docs/EVALUATION.md: replays the recorded traces (from $TRACES_DIR, default
-../shared/traces beside the repository) and synthetic traces of four scaling profiles under
-ellis, ellis-abe, pacer, the two clairvoyant bounds and static-max,
-prints the tables, draws CVC against executor-minutes (docs/evaluation/cvc_vs_cost.svg),
-repeats the recorded traces with the reference held inside each job's recorded scale-outs
-(`--reference-outside hold`), and ellis and pacer with replayed runs joining the history
-(`--learn`).
+../shared/traces beside the repository) and synthetic traces of six scaling profiles, in every
+cell — reference variant (fit, hold, profiling) × mode (plain, --learn) — under ellis, pacer and
+oracle-constant; prints one table per trace with its verdict ("dominates ellis: yes/no, mean
+cost ratio X"), a summary, and draws CVC against executor-minutes of every policy in the
+fit/plain cell (docs/evaluation/cvc_vs_cost.svg).
 
 Usage: python3 bench/evaluate.py   (after `cargo build --release -p pacer-bridge`; `make evaluate`)
 """
@@ -24,39 +23,75 @@ COLORS = {"ellis": "#d62728", "ellis-abe": "#ff7f0e", "pacer": "#1f77b4", "oracl
 TRACES = REPO / (os.environ.get("TRACES_DIR") or "../shared/traces")
 RECORDED = [("K-Means", TRACES / "ellis-kmeans.csv", 14 * 60_000),
             ("Logistic Regression", TRACES / "ellis-logisticregression.csv", 5 * 60_000)]
-SYNTHETIC = [(profile, seed) for profile in ("strong", "amdahl", "ushape", "flat") for seed in (1, 2)]
+SYNTHETIC = [(profile, seed) for profile in ("strong", "amdahl", "ushape", "flat", "overhead", "drift")
+             for seed in (1, 2)]
 
 
-def replay(trace, target_ms, policies=POLICIES, learn=False, outside="fit"):
+def replay(trace, target_ms, policies=POLICIES, learn=False, reference="fit"):
     out = subprocess.run([str(BRIDGE), "replay", "--trace", str(trace), "--target-ms", str(target_ms),
-                          "--policies", ",".join(policies), "--format", "json", "--reference-outside", outside]
+                          "--policies", ",".join(policies), "--format", "json", "--reference", reference]
                          + (["--learn"] if learn else []),
                          check=True, capture_output=True, text=True)
     return json.loads(out.stdout)["policies"]
 
 
-def goal(result):
-    """The issue's goal: pacer closes half of Ellis's CVC gap to the oracle, with no more
-    executor-minutes than Ellis and a smaller CVS."""
-    e, p, o = result["ellis"], result["pacer"], result["oracle"]
-    half_gap = (p["cvc"] - o["cvc"]) <= 0.5 * (e["cvc"] - o["cvc"]) + 1e-9
-    return half_gap, p["executor_minutes"] <= e["executor_minutes"], p["cvs_min"] < e["cvs_min"]
+REFERENCES = ["fit", "hold", "profiling"]
+MODES = [("plain", False), ("learn", True)]
+CELL_POLICIES = ["ellis", "pacer", "oracle-constant"]
 
 
-def table(name, target_ms, result):
-    print("### %s (target %.0f min, %d replayed runs)" % (name, target_ms / 60_000, result["ellis"]["runs"]))
+def cells(trace, target_ms):
+    """Every reference variant × mode: {(reference, mode): result} for ellis, pacer and
+    oracle-constant; the fit/plain cell with every policy (the figure's)."""
+    out = {}
+    for reference in REFERENCES:
+        for mode, learn in MODES:
+            policies = POLICIES if (reference, mode) == ("fit", "plain") else CELL_POLICIES
+            out[(reference, mode)] = replay(trace, target_ms, policies, learn=learn, reference=reference)
+    return out
+
+
+def cell_ok(result):
+    """The issue's goal in one cell: no more executor-minutes than Ellis, and at most one more
+    run over the target."""
+    e, p = result["ellis"], result["pacer"]
+    one_run = 1.0 / e["runs"]
+    return p["executor_minutes"] <= e["executor_minutes"] + 1e-9 and p["cvc"] <= e["cvc"] + one_run + 1e-9
+
+
+def cost_ratio(result):
+    return result["pacer"]["executor_minutes"] / result["ellis"]["executor_minutes"]
+
+
+def verdict(results):
+    """Over all cells of a trace: every cell ok, summed CVC and summed CVS no worse than
+    Ellis's. Returns (dominates, mean cost ratio)."""
+    total = lambda policy, metric: sum(r[policy][metric] for r in results.values())  # noqa: E731
+    dominates = (all(cell_ok(r) for r in results.values())
+                 and total("pacer", "cvc") <= total("ellis", "cvc") + 1e-9
+                 and total("pacer", "cvs_min") <= total("ellis", "cvs_min") + 1e-9)
+    ratios = [cost_ratio(r) for r in results.values()]
+    return dominates, sum(ratios) / len(ratios)
+
+
+def table(name, target_ms, results):
+    runs = next(iter(results.values()))["ellis"]["runs"]
+    print("### %s (target %.0f min, %d replayed runs)" % (name, target_ms / 60_000, runs))
     print()
-    print("| policy | CVC | CVS min (all runs) | CVS min (violating) | executor-minutes | rescalings |")
-    print("|---|---|---|---|---|---|")
-    for policy in POLICIES:
-        m = result[policy]
-        print("| %s | %.3f | %.2f | %.2f | %.1f | %.2f |" % (
-            policy, m["cvc"], m["cvs_min"], m["cvs_violating_min"], m["executor_minutes"], m["rescalings"]))
-    half_gap, cheaper, smaller_cvs = goal(result)
+    print("| reference | mode | CVC ellis / pacer / oracle-constant | CVS min ellis / pacer | "
+          "executor-min ellis / pacer / oracle-constant | cost ratio | rescalings ellis / pacer | cell |")
+    print("|---|---|---|---|---|---|---|---|")
+    for (reference, mode), r in results.items():
+        e, p, o = r["ellis"], r["pacer"], r["oracle-constant"]
+        print("| %s | %s | %.3f / %.3f / %.3f | %.2f / %.2f | %.1f / %.1f / %.1f | %.2f | %.2f / %.2f | %s |" % (
+            reference, mode, e["cvc"], p["cvc"], o["cvc"], e["cvs_min"], p["cvs_min"], e["executor_minutes"],
+            p["executor_minutes"], o["executor_minutes"], cost_ratio(r), e["rescalings"], p["rescalings"],
+            "ok" if cell_ok(r) else "**no**"))
+    dominates, ratio = verdict(results)
     print()
-    print("Goal: half of Ellis's CVC gap closed: %s; executor-minutes ≤ Ellis: %s; CVS < Ellis: %s" % (
-        "yes" if half_gap else "no", "yes" if cheaper else "no", "yes" if smaller_cvs else "no"))
+    print("%s: dominates ellis: %s, mean cost ratio %.2f" % (name, "yes" if dominates else "no", ratio))
     print()
+    return dominates, [cost_ratio(r) for r in results.values()]
 
 
 def svg(panels, path):
@@ -98,60 +133,38 @@ def svg(panels, path):
     path.write_text("\n".join(out))
 
 
-def learning(traces):
-    """ellis and pacer when every replayed run joins the history of the next (--learn)."""
-    print("## Learning from replayed runs (--learn)\n")
-    print("| trace | ellis CVC | pacer CVC | oracle CVC | ellis executor-min | pacer executor-min | "
-          "ellis CVS min | pacer CVS min | goal (half gap / cost / CVS) |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name, trace, target in traces:
-        result = replay(trace, target, ["ellis", "pacer", "oracle"], learn=True)
-        e, p, o = result["ellis"], result["pacer"], result["oracle"]
-        print("| %s | %.3f | %.3f | %.3f | %.1f | %.1f | %.2f | %.2f | %s |" % (
-            name, e["cvc"], p["cvc"], o["cvc"], e["executor_minutes"], p["executor_minutes"], e["cvs_min"],
-            p["cvs_min"], " / ".join("yes" if part else "no" for part in goal(result))))
-    print()
-
-
-def held_reference(traces):
-    """The recorded traces again, with each job's reference factor held at its nearest recorded
-    scale-out instead of extrapolated (--reference-outside hold): how much of the oracle's
-    advantage rests on extrapolation."""
-    print("## Sensitivity: reference held inside the recorded scale-outs (--reference-outside hold)\n")
-    print("| trace | " + " | ".join("%s CVC / executor-min" % p for p in POLICIES) + " |")
-    print("|---|" + "---|" * len(POLICIES))
-    for name, trace, target in traces:
-        result = replay(trace, target, outside="hold")
-        print("| %s | %s |" % (name, " | ".join(
-            "%.3f / %.1f" % (result[p]["cvc"], result[p]["executor_minutes"]) for p in POLICIES)))
-    print()
+def synthetic(tmp):
+    """(name, trace, target) of every synthetic family and seed, written to `tmp`."""
+    traces = []
+    for profile, seed in SYNTHETIC:
+        trace = Path(tmp) / ("%s-%d.csv" % (profile, seed))
+        generated = subprocess.run([sys.executable, str(REPO / "bench" / "synthetic_trace.py"), "--profile",
+                                    profile, "--seed", str(seed)], check=True, capture_output=True, text=True)
+        trace.write_text(generated.stdout)
+        traces.append(("synthetic %s, seed %d" % (profile, seed), trace, int(generated.stderr.strip())))
+    return traces
 
 
 def main():
     if not BRIDGE.exists():
         sys.exit("build it first: cargo build --release -p pacer-bridge")
-    panels = []
-    traces = []
-    print("## Recorded traces\n")
-    for name, trace, target in RECORDED:
-        result = replay(trace, target)
-        table(name, target, result)
-        panels.append((name, result))
-        traces.append((name, trace, target))
-    held_reference(traces)
-    print("## Synthetic traces (bench/synthetic_trace.py)\n")
+    panels, verdicts, ratios = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for profile, seed in SYNTHETIC:
-            trace = Path(tmp) / ("%s-%d.csv" % (profile, seed))
-            generated = subprocess.run([sys.executable, str(REPO / "bench" / "synthetic_trace.py"), "--profile",
-                                        profile, "--seed", str(seed)], check=True, capture_output=True, text=True)
-            trace.write_text(generated.stdout)
-            target = int(generated.stderr.strip())
-            result = replay(trace, target)
-            table("synthetic %s, seed %d" % (profile, seed), target, result)
-            panels.append(("%s-%d" % (profile, seed), result))
-            traces.append(("synthetic %s, seed %d" % (profile, seed), trace, target))
-        learning(traces)
+        print("## Every trace, reference variant and mode\n")
+        for name, trace, target in RECORDED + synthetic(tmp):
+            results = cells(trace, target)
+            dominates, trace_ratios = table(name, target, results)
+            verdicts.append((name, dominates, sum(trace_ratios) / len(trace_ratios)))
+            ratios.extend(trace_ratios)
+            panels.append((name.replace("synthetic ", "").replace(", seed ", "-"), results[("fit", "plain")]))
+    print("## Summary\n")
+    print("| trace | dominates ellis | mean cost ratio |")
+    print("|---|---|---|")
+    for name, dominates, ratio in verdicts:
+        print("| %s | %s | %.2f |" % (name, "yes" if dominates else "no", ratio))
+    print()
+    print("all traces: dominates ellis on %d of %d, mean cost ratio over %d cells %.3f (goal ≤ 0.85)" % (
+        sum(d for _, d, _ in verdicts), len(verdicts), len(ratios), sum(ratios) / len(ratios)))
     figure = REPO / "docs" / "evaluation" / "cvc_vs_cost.svg"
     svg(panels, figure)
     print("figure: %s" % figure.relative_to(REPO))
