@@ -1,6 +1,8 @@
-//! The `runs` listing: one summary per past or running run, as a table or JSON. [`RunView`]
-//! derives what a run's detail shows in the live view's pages.
+//! The `runs` command: one summary per past or running run, or one run in detail
+//! ([`RunReport`], `--run ID`), as a table or JSON. [`RunView`] derives what a run's detail
+//! shows, here and in the live view's pages.
 
+mod detail;
 pub mod view;
 
 use std::fmt::Write as _;
@@ -10,6 +12,7 @@ use serde::{Serialize, Serializer};
 use crate::output::{seconds, truncate, Report};
 use crate::trace::format_timestamp;
 
+pub use detail::RunReport;
 pub use view::RunView;
 
 /// A past or running application.
@@ -47,7 +50,7 @@ impl RunSummary {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunList(pub Vec<RunSummary>);
 
-/// A run summary in JSON: a row of the listing.
+/// A run summary in JSON: a row of the listing, and the first keys of a run's detail.
 /// Keys in alphabetical order, as the listing has always written them.
 #[derive(Serialize)]
 struct SummaryJson<'a> {
