@@ -15,7 +15,8 @@
 //! - [`replay`]: policies on recorded traces against clairvoyant bounds (`replay`).
 //! - [`trace`]: the job-level trace format (read, parse, export).
 //! - [`loadgen`]: simulated applications against any bridge (`bench`).
-//! - [`runs`], [`output`]: the `runs` listing, and how the command line prints reports.
+//! - [`runs`], [`output`]: the `runs` listing and one run in detail (`--run`; what it derives,
+//!   `runs::RunView`, the live view shows too), and how the command line prints reports.
 //! - [`logger`]: log lines on standard error.
 //! - [`metrics`]: the Prometheus metrics of `serve --http`.
 //! - [`http`]: `serve --http`: metrics, health, and the live view of runs (axum, askama, plotters).

@@ -11,7 +11,7 @@ use pacer_bridge::history::ScaleOutRange;
 use pacer_bridge::loadgen::{self, LoadConfig};
 use pacer_bridge::output::{self, Format};
 use pacer_bridge::replay::{self, Reference, ReplayConfig};
-use pacer_bridge::runs::RunList;
+use pacer_bridge::runs::{RunList, RunReport, RunView};
 use pacer_bridge::server::{self, ServerConfig};
 use pacer_bridge::store::Store;
 use pacer_bridge::{http, logger, policy, trace};
@@ -37,7 +37,7 @@ enum Command {
     Replay(ReplayArgs),
     /// Serve recommendations (JSON and MessagePack, REQ and DEALER clients).
     Serve(ServeArgs),
-    /// List past and running runs.
+    /// List past and running runs, or show one in detail (--run).
     Runs(RunsArgs),
     /// Write the finished runs of an application in the job-level trace format.
     Export(ExportArgs),
@@ -161,6 +161,10 @@ struct RunsArgs {
     /// Only this application (app name).
     #[arg(long)]
     app: Option<String>,
+    /// One run in detail (its APP_EVENT_ID): every decision with its reason, every job with
+    /// the end predicted after it.
+    #[arg(long, value_name = "ID", conflicts_with = "app")]
+    run: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }
@@ -258,12 +262,26 @@ fn run(command: Command) -> Result<(), String> {
             server.serve_until_signalled()
         }
         Command::Runs(args) => {
-            let store = Store::open_existing(&args.database.db).map_err(|e| e.to_string())?;
-            let runs = store
-                .reader()
-                .and_then(|r| r.runs(args.app.as_deref()))
-                .map_err(|e| e.to_string())?;
-            output::print(&RunList(runs), args.format);
+            let db = &args.database.db;
+            let store = Store::open_existing(db).map_err(|e| e.to_string())?;
+            let reader = store.reader().map_err(|e| e.to_string())?;
+            match args.run {
+                Some(id) => {
+                    let detail = reader
+                        .run_detail(&id)
+                        .map_err(|e| e.to_string())?
+                        .ok_or_else(|| {
+                            format!("no run with APP_EVENT_ID '{id}' in {}", db.display())
+                        })?;
+                    output::print(&RunReport(RunView::of(detail)), args.format);
+                }
+                None => {
+                    let runs = reader
+                        .runs(args.app.as_deref())
+                        .map_err(|e| e.to_string())?;
+                    output::print(&RunList(runs), args.format);
+                }
+            }
             Ok(())
         }
         Command::Export(args) => {

@@ -27,6 +27,16 @@ pub fn print(report: &impl Report, format: Format) {
     }
 }
 
+/// Milliseconds as seconds with one decimal, as every table shows durations and times.
+pub fn seconds(ms: i64) -> String {
+    format!("{:.1}", ms as f64 / 1000.0)
+}
+
+/// The value, or `-` when there is none.
+pub fn or_dash<T: ToString>(value: Option<T>) -> String {
+    value.map_or("-".into(), |v| v.to_string())
+}
+
 /// `s` cut to `width` characters, the last one an ellipsis when cut.
 pub fn truncate(s: &str, width: usize) -> String {
     if s.chars().count() <= width {

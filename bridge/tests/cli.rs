@@ -87,6 +87,103 @@ fn runs_and_export_show_the_history() {
 }
 
 #[test]
+fn runs_shows_one_run_with_its_decisions_reasons_and_predictions() {
+    let dir = TempDir::new("cli-run");
+    let db = dir.path().join("h.db");
+    let server = start("ellis", &db);
+    let client = Client::connect(server.endpoint());
+    // Four profiling runs of ten jobs of 32 s·executors, then an adaptive run whose jobs take
+    // twice as long as they did: ellis falls behind its target and scales out.
+    let mut t = 0;
+    for _ in 0..4 {
+        run_app(&client, "Iterative", false, 0, t, 10, |_, e| 32_000 / e);
+        t += 1_000_000;
+    }
+    let (id, scale_outs) = run_app(&client, "Iterative", true, 60_000, t, 10, |_, e| 64_000 / e);
+    assert!(
+        scale_outs.windows(2).any(|w| w[0] != w[1]),
+        "{scale_outs:?}"
+    );
+    server.stop();
+    let db_arg = db.to_str().unwrap();
+
+    let (ok, json, err) = bridge(&["runs", "--db", db_arg, "--run", &id, "--format", "json"]);
+    assert!(ok, "{err}");
+    let run: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(run["app_event_id"], id.as_str());
+    assert_eq!(run["app_name"], "Iterative");
+    assert_eq!(run["policy"], "ellis");
+    assert_eq!(run["adaptive"], true);
+    assert_eq!(run["target_ms"], 60_000);
+    assert_eq!(run["met_target"], false, "{json}");
+    assert_eq!(run["outcome"], "missed");
+    let decisions = run["decisions"].as_array().unwrap();
+    assert_eq!(decisions[0]["event_type"], "APPLICATION_START");
+    assert_eq!(decisions[0]["at_ms"], 0);
+    assert_eq!(decisions[0]["to_scale_out"], scale_outs[0]);
+    let change = decisions
+        .iter()
+        .find(|d| d["event_type"] == "JOB_END" && d["from_scale_out"] != d["to_scale_out"])
+        .unwrap_or_else(|| panic!("no rescaling among the decisions: {json}"));
+    let reason = change["reason"].as_str().unwrap();
+    assert!(!reason.is_empty() && change["job_id"].is_i64(), "{change}");
+    assert!(run["rescalings"].as_u64().unwrap() >= 1);
+    let jobs = run["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 10);
+    assert_eq!(jobs[0]["started_at_ms"], 0);
+    let runtime = run["runtime_ms"].as_i64().unwrap();
+    for job in jobs {
+        let predicted = job["predicted_end_at_ms"].as_i64().unwrap();
+        assert_eq!(
+            job["prediction_error_ms"].as_i64(),
+            Some(predicted - runtime),
+            "{job}"
+        );
+        assert_eq!(
+            job["duration_ms"].as_i64().unwrap(),
+            job["ended_at_ms"].as_i64().unwrap() - job["started_at_ms"].as_i64().unwrap()
+        );
+    }
+    // After the last job nothing is left to run: the predicted end is that job's end, 100 ms
+    // before the application's.
+    assert_eq!(jobs[9]["prediction_error_ms"], -100);
+
+    let (ok, table, err) = bridge(&["runs", "--db", db_arg, "--run", &id]);
+    assert!(ok, "{err}");
+    assert!(
+        table.starts_with(&format!("RUN           {id}\n")),
+        "{table}"
+    );
+    for text in [
+        "APP           Iterative",
+        "POLICY        ellis",
+        "OUTCOME       missed",
+    ] {
+        assert!(table.contains(text), "{text} in {table}");
+    }
+    assert!(table.contains(reason), "the reason '{reason}' in {table}");
+    let job9 = table
+        .lines()
+        .skip_while(|l| !l.starts_with("JOBS"))
+        .find(|l| l.trim_start().starts_with("9 "))
+        .unwrap_or_else(|| panic!("no row of job 9: {table}"));
+    let actual_end = format!("{:.1}", runtime as f64 / 1000.0);
+    assert!(
+        job9.contains(&actual_end) && job9.trim_end().ends_with("-0.1"),
+        "the prediction, the actual end and the error: {job9}"
+    );
+
+    let (ok, out, err) = bridge(&["runs", "--db", db_arg, "--run", "999"]);
+    assert!(!ok && out.is_empty(), "{out}");
+    assert!(
+        err.contains("no run with APP_EVENT_ID '999'") && err.contains("h.db"),
+        "{err}"
+    );
+    let (ok, _, err) = bridge(&["runs", "--db", db_arg, "--run", &id, "--app", "Iterative"]);
+    assert!(!ok && err.contains("--app"), "{err}");
+}
+
+#[test]
 fn bench_reports_json() {
     let dir = TempDir::new("bench");
     let server = start("noop", &dir.path().join("h.db"));

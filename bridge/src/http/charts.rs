@@ -4,7 +4,7 @@
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use super::view::RunView;
+use crate::runs::RunView;
 
 const SIZE: (u32, u32) = (860, 320);
 const EXECUTORS: RGBColor = RGBColor(31, 119, 180);
@@ -14,7 +14,7 @@ const PREDICTED: RGBColor = RGBColor(255, 127, 14);
 const JOB_BAND: RGBColor = RGBColor(225, 230, 240);
 
 fn seconds(view: &RunView, ms: i64) -> f64 {
-    (ms - view.detail.summary.start_ms) as f64 / 1000.0
+    view.since_start(ms) as f64 / 1000.0
 }
 
 /// The x range: the run, and the target when it lies beyond.
@@ -206,7 +206,7 @@ fn chart_error<E: std::fmt::Debug>(e: E) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::view::tests::detail;
+    use crate::runs::view::tests::detail;
 
     #[test]
     fn the_executors_chart_has_the_step_line_the_target_and_the_finish() {

@@ -6,7 +6,6 @@
 
 mod charts;
 mod pages;
-mod view;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;

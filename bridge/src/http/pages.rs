@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use askama::Template;
 
 use super::charts;
-use super::view::RunView;
+use crate::output::{or_dash, seconds};
+use crate::runs::RunView;
 use crate::store::{Reader, StoreError};
 use crate::trace::format_timestamp;
 
@@ -101,14 +102,6 @@ pub struct RunPage {
     pub policy: String,
 }
 
-fn seconds(ms: i64) -> String {
-    format!("{:.1}", ms as f64 / 1000.0)
-}
-
-fn or_dash<T: ToString>(value: Option<T>) -> String {
-    value.map_or("-".into(), |v| v.to_string())
-}
-
 /// The applications with their newest runs, applications in name order.
 pub fn index(reader: &Reader, policy: &str) -> Result<IndexPage, StoreError> {
     let mut by_app: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -151,8 +144,7 @@ pub fn run(reader: &Reader, id: &str, policy: &str) -> Result<Option<RunPage>, S
         return Ok(None);
     };
     let view = RunView::of(detail);
-    let start = view.detail.summary.start_ms;
-    let since_start = |ms: i64| seconds(ms - start);
+    let since_start = |ms: i64| seconds(view.since_start(ms));
     let decisions = view
         .detail
         .decisions
@@ -174,10 +166,7 @@ pub fn run(reader: &Reader, id: &str, policy: &str) -> Result<Option<RunPage>, S
             id: j.job_id,
             start: j.start_ms.map_or("-".into(), since_start),
             end: j.end_ms.map_or("-".into(), since_start),
-            duration: match (j.start_ms, j.end_ms) {
-                (Some(a), Some(b)) => seconds(b - a),
-                _ => "-".into(),
-            },
+            duration: j.duration_ms().map_or("-".into(), seconds),
             start_executors: or_dash(j.start_scale_out),
             end_executors: or_dash(j.end_scale_out),
             predicted_finish: j.predicted_end_ms.map_or("-".into(), since_start),

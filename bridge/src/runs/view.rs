@@ -1,7 +1,8 @@
-//! What the pages show of a run, computed from what the bridge recorded: executors over time
-//! (the `num_executors` of each event), executor-minutes, rescalings, the outcome.
+//! What `runs --run` and the live view's pages show of a run, computed from what the bridge
+//! recorded: executors over time (the `num_executors` of each event), executor-minutes,
+//! rescalings, the outcome, times since the start, how far each prediction was from the end.
 
-use crate::store::RunDetail;
+use crate::store::{RunDetail, RunJob};
 
 /// A run as the pages show it. Times are epoch milliseconds.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +67,17 @@ impl RunView {
         }
     }
 
+    /// `ms` (epoch milliseconds) as milliseconds since the run started.
+    pub fn since_start(&self, ms: i64) -> i64 {
+        ms - self.detail.summary.start_ms
+    }
+
+    /// The end the bridge predicted after `job` minus the actual end, in ms (positive: it
+    /// predicted a later end); None without a prediction or while the run is in progress.
+    pub fn prediction_error_ms(&self, job: &RunJob) -> Option<i64> {
+        Some(job.predicted_end_ms? - self.detail.summary.end_ms?)
+    }
+
     pub fn is_running(&self) -> bool {
         self.detail.summary.end_ms.is_none()
     }
@@ -78,6 +90,13 @@ impl RunView {
             (false, Some(false)) => "missed",
             (false, None) => "profiling",
         }
+    }
+}
+
+impl RunJob {
+    /// None until the job has both started and ended.
+    pub fn duration_ms(&self) -> Option<i64> {
+        Some(self.end_ms? - self.start_ms?)
     }
 }
 
@@ -136,6 +155,20 @@ pub(crate) mod tests {
         assert!((view.executor_minutes - (2.0 * 61.0 + 4.0 * 59.0) / 60.0).abs() < 1e-9);
         assert_eq!(view.rescalings, 1);
         assert_eq!(view.outcome(), "missed");
+        assert_eq!(view.since_start(62_000), 61_000);
+        assert_eq!(view.detail.jobs[1].duration_ms(), Some(59_000));
+    }
+
+    #[test]
+    fn a_prediction_error_needs_a_prediction_and_an_end() {
+        let mut d = detail(Some(121_000));
+        d.jobs[0].predicted_end_ms = Some(130_000);
+        let view = RunView::of(d.clone());
+        assert_eq!(view.prediction_error_ms(&view.detail.jobs[0]), Some(9_000));
+        assert_eq!(view.prediction_error_ms(&view.detail.jobs[1]), None);
+        d.summary.end_ms = None;
+        let view = RunView::of(d);
+        assert_eq!(view.prediction_error_ms(&view.detail.jobs[0]), None);
     }
 
     #[test]

@@ -1,11 +1,19 @@
-//! The `runs` listing: one summary per past or running run, as a table or JSON.
+//! The `runs` command: one summary per past or running run, or one run in detail
+//! ([`RunReport`], `--run ID`), as a table or JSON. [`RunView`] derives what a run's detail
+//! shows, here and in the live view's pages.
+
+mod detail;
+pub mod view;
 
 use std::fmt::Write as _;
 
 use serde::{Serialize, Serializer};
 
-use crate::output::{truncate, Report};
+use crate::output::{seconds, truncate, Report};
 use crate::trace::format_timestamp;
+
+pub use detail::RunReport;
+pub use view::RunView;
 
 /// A past or running application.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,22 +50,24 @@ impl RunSummary {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunList(pub Vec<RunSummary>);
 
-impl Serialize for RunList {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // Keys in alphabetical order, as the listing has always written them.
-        #[derive(Serialize)]
-        struct Row<'a> {
-            adaptive: bool,
-            app_event_id: &'a str,
-            app_name: &'a str,
-            met_target: Option<bool>,
-            policy: &'a str,
-            runtime_ms: Option<i64>,
-            scale_outs: &'a [u32],
-            start: String,
-            target_ms: i64,
-        }
-        serializer.collect_seq(self.0.iter().map(|r| Row {
+/// A run summary in JSON: a row of the listing, and the first keys of a run's detail.
+/// Keys in alphabetical order, as the listing has always written them.
+#[derive(Serialize)]
+struct SummaryJson<'a> {
+    adaptive: bool,
+    app_event_id: &'a str,
+    app_name: &'a str,
+    met_target: Option<bool>,
+    policy: &'a str,
+    runtime_ms: Option<i64>,
+    scale_outs: &'a [u32],
+    start: String,
+    target_ms: i64,
+}
+
+impl<'a> SummaryJson<'a> {
+    fn of(r: &'a RunSummary) -> SummaryJson<'a> {
+        SummaryJson {
             adaptive: r.is_adaptive,
             app_event_id: &r.app_event_id,
             app_name: &r.app_name,
@@ -67,8 +77,34 @@ impl Serialize for RunList {
             scale_outs: &r.scale_outs,
             start: format_timestamp(r.start_ms),
             target_ms: r.target_runtime_ms,
-        }))
+        }
     }
+}
+
+impl Serialize for RunList {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(SummaryJson::of))
+    }
+}
+
+/// The runtime in seconds, or "running".
+fn runtime_text(r: &RunSummary) -> String {
+    r.runtime_ms().map_or("running".to_string(), seconds)
+}
+
+/// The target in seconds, or "profiling".
+fn target_text(r: &RunSummary) -> String {
+    if r.is_adaptive {
+        seconds(r.target_runtime_ms)
+    } else {
+        "profiling".into()
+    }
+}
+
+/// The scale-outs as `2→4→4`.
+fn scale_outs_text(r: &RunSummary) -> String {
+    let scale_outs: Vec<String> = r.scale_outs.iter().map(u32::to_string).collect();
+    scale_outs.join("→")
 }
 
 impl Report for RunList {
@@ -78,30 +114,21 @@ impl Report for RunList {
             "ID", "APP", "START (UTC)", "RUNTIME s", "TARGET s", "MET"
         );
         for r in &self.0 {
-            let runtime = r.runtime_ms().map_or("running".to_string(), |ms| {
-                format!("{:.1}", ms as f64 / 1e3)
-            });
-            let target = if r.is_adaptive {
-                format!("{:.1}", r.target_runtime_ms as f64 / 1e3)
-            } else {
-                "profiling".into()
-            };
             let met = match r.met_target() {
                 Some(true) => "yes",
                 Some(false) => "no",
                 None => "-",
             };
-            let scale_outs: Vec<String> = r.scale_outs.iter().map(u32::to_string).collect();
             let _ = writeln!(
                 out,
                 "{:<6} {:<28} {:<23} {:>10} {:>10} {:<5} {}",
                 r.app_event_id,
                 truncate(&r.app_name, 28),
                 format_timestamp(r.start_ms),
-                runtime,
-                target,
+                runtime_text(r),
+                target_text(r),
                 met,
-                scale_outs.join("→")
+                scale_outs_text(r)
             );
         }
         out
