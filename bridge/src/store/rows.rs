@@ -267,10 +267,24 @@ impl JobEndRow {
         ],
     };
 
+    /// The job's start and end together (both arrived in one batch): the same row as
+    /// [`JobStartRow::upsert`] and then [`JobEndRow::upsert`] make, in one write.
+    pub const WITH_START_COLUMNS: Columns = Columns {
+        table: "jobs",
+        names: &[
+            "app_event_id",
+            "job_id",
+            "end_ms",
+            "end_scale_out",
+            "rescaling_time_ratio",
+            "predicted_end_ms",
+            "start_ms",
+            "start_scale_out",
+        ],
+    };
+
     pub(super) fn upsert(&self, tx: &Transaction) -> rusqlite::Result<()> {
         static SQL: LazyLock<String> = LazyLock::new(|| JobEndRow::COLUMNS.upsert(&JOB_KEY));
-        static STAGE_SQL: LazyLock<String> =
-            LazyLock::new(|| JobEndRow::STAGE_COLUMNS.insert("INSERT OR REPLACE"));
         tx.prepare_cached(&SQL)?.execute(params![
             self.app_event_id,
             self.job_id,
@@ -279,6 +293,37 @@ impl JobEndRow {
             self.rescaling_time_ratio,
             self.predicted_end_ms
         ])?;
+        self.insert_stages(tx)
+    }
+
+    /// [`JobEndRow::upsert`] with the job's start (of the same job) in the same write.
+    pub(super) fn upsert_with_start(
+        &self,
+        tx: &Transaction,
+        start: &JobStartRow,
+    ) -> rusqlite::Result<()> {
+        static SQL: LazyLock<String> =
+            LazyLock::new(|| JobEndRow::WITH_START_COLUMNS.upsert(&JOB_KEY));
+        debug_assert_eq!(
+            (&start.app_event_id, start.job_id),
+            (&self.app_event_id, self.job_id)
+        );
+        tx.prepare_cached(&SQL)?.execute(params![
+            self.app_event_id,
+            self.job_id,
+            self.end_ms,
+            self.scale_out,
+            self.rescaling_time_ratio,
+            self.predicted_end_ms,
+            start.start_ms,
+            start.scale_out
+        ])?;
+        self.insert_stages(tx)
+    }
+
+    fn insert_stages(&self, tx: &Transaction) -> rusqlite::Result<()> {
+        static STAGE_SQL: LazyLock<String> =
+            LazyLock::new(|| JobEndRow::STAGE_COLUMNS.insert("INSERT OR REPLACE"));
         let mut insert = tx.prepare_cached(&STAGE_SQL)?;
         for s in &self.stages {
             let stage_id: i64 = s.stage_id.parse().unwrap_or(-1);
@@ -355,11 +400,12 @@ impl RecommendationRow {
 
 /// Every column list, for the check that the schema has them all.
 #[cfg(test)]
-pub(super) const ALL_COLUMNS: [&Columns; 6] = [
+pub(super) const ALL_COLUMNS: [&Columns; 7] = [
     &AppRow::COLUMNS,
     &AppEndRow::COLUMNS,
     &JobStartRow::COLUMNS,
     &JobEndRow::COLUMNS,
+    &JobEndRow::WITH_START_COLUMNS,
     &JobEndRow::STAGE_COLUMNS,
     &RecommendationRow::COLUMNS,
 ];

@@ -349,3 +349,147 @@ fn a_run_detail_has_its_jobs_predictions_and_decisions_in_order() {
     assert_eq!(detail.summary.scale_outs, [4, 6]);
     assert!(reader.run_detail("2").unwrap().is_none());
 }
+
+/// Every row of `table`, every column, in key order.
+fn dump(conn: &Connection, table: &str) -> Vec<Vec<rusqlite::types::Value>> {
+    let mut select = conn
+        .prepare(&format!(
+            "SELECT * FROM {table} ORDER BY app_event_id, job_id"
+        ))
+        .unwrap();
+    let columns = select.column_count();
+    select
+        .query_map([], |r| (0..columns).map(|i| r.get(i)).collect())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// A version-2 database (jobs and stages with rowids), as those releases left it.
+fn version_2_database(path: &std::path::Path) {
+    let conn = Connection::open(path).unwrap();
+    conn.execute_batch(UNVERSIONED_DATABASE).unwrap();
+    conn.execute_batch(
+        "ALTER TABLE jobs ADD COLUMN predicted_end_ms INTEGER;
+         UPDATE jobs SET predicted_end_ms = 850;
+         INSERT INTO jobs VALUES ('7', 1, 810, NULL, 6, NULL, NULL, NULL);
+         INSERT INTO stages VALUES ('7', 0, 3, 'map at A.scala:1', 40, '[1,2]', 0, '', 100,
+             700, 4, 6, 0.25, 8, 2, 1024, 0, 0.9, 0.05, 0.5, 1.5, 0.0);
+         PRAGMA user_version = 2;",
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_version_2_database_gets_tables_without_rowids_and_keeps_its_rows() {
+    let dir = tempdir();
+    let path = dir.join("v2.db");
+    version_2_database(&path);
+    let before: Vec<_> = {
+        let conn = Connection::open(&path).unwrap();
+        ["jobs", "stages"]
+            .iter()
+            .map(|table| dump(&conn, table))
+            .collect()
+    };
+    assert_eq!((before[0].len(), before[1].len()), (2, 1));
+    let store = Store::open(&path).unwrap();
+    let reader = store.reader().unwrap();
+    assert_eq!(schema::version(&reader.conn).unwrap(), SCHEMA_VERSION);
+    for (table, rows) in ["jobs", "stages"].iter().zip(&before) {
+        let sql: String = reader
+            .conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(sql.ends_with("WITHOUT ROWID"), "{table}: {sql}");
+        assert_eq!(
+            &dump(&reader.conn, table),
+            rows,
+            "{table} keeps its rows, column by column"
+        );
+    }
+    assert_eq!(
+        reader
+            .running_app("7", JobScaleOut::Mean)
+            .unwrap()
+            .map(|r| r.open_jobs),
+        None,
+        "run 7 has ended"
+    );
+    let runs = reader
+        .finished_runs("kmeans", 10, JobScaleOut::Mean)
+        .unwrap();
+    assert_eq!(runs[0].jobs[0].scale_out, 5);
+    // And it takes new rows, keys still unique.
+    job(&store, "7", 1, 810, 880, (6, 6));
+    store.flush();
+    assert_eq!(reader.counts().unwrap().1, 2);
+}
+
+/// start_ms, start_scale_out, end_ms, end_scale_out, predicted_end_ms of a jobs row.
+type JobColumns = [Option<i64>; 5];
+
+/// The jobs row after `changes`, each list of changes one batch (flushed after it).
+fn job_row_after(batches: Vec<Vec<Change>>) -> JobColumns {
+    let dir = tempdir();
+    let store = Store::open(&dir.join("h.db")).unwrap();
+    for batch in batches {
+        for change in batch {
+            store.write(change);
+        }
+        store.flush();
+    }
+    let reader = store.reader().unwrap();
+    reader
+        .conn
+        .query_row(
+            "SELECT start_ms, start_scale_out, end_ms, end_scale_out, predicted_end_ms FROM jobs
+             WHERE app_event_id = '1' AND job_id = 3",
+            [],
+            |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_jobs_start_and_end_in_one_batch_make_the_same_row_as_apart() {
+    let start = |ms: i64, scale_out: i64| {
+        Change::JobStarted(JobStartRow {
+            app_event_id: "1".into(),
+            job_id: 3,
+            start_ms: ms,
+            scale_out,
+        })
+    };
+    let end = |ms: i64| {
+        Change::JobEnded(JobEndRow {
+            app_event_id: "1".into(),
+            job_id: 3,
+            end_ms: ms,
+            scale_out: 6,
+            rescaling_time_ratio: 0.5,
+            predicted_end_ms: Some(2_000),
+            stages: Vec::new(),
+        })
+    };
+    let expected = [Some(100), Some(4), Some(900), Some(6), Some(2_000)];
+    assert_eq!(
+        job_row_after(vec![vec![start(100, 4)], vec![end(900)]]),
+        expected
+    );
+    assert_eq!(job_row_after(vec![vec![start(100, 4), end(900)]]), expected);
+    // The end first (its start was late), a repeated start: the last of each counts.
+    assert_eq!(job_row_after(vec![vec![end(900), start(100, 4)]]), expected);
+    assert_eq!(
+        job_row_after(vec![vec![start(50, 2), start(100, 4), end(900)]]),
+        expected
+    );
+    assert_eq!(
+        job_row_after(vec![vec![start(50, 2)], vec![start(100, 4), end(900)]]),
+        expected
+    );
+}
