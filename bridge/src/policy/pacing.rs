@@ -18,6 +18,7 @@
 //!   does not flap between two scale-outs.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use super::{
     start_without_models, Decision, JobEnded, Policy, Profiling, RunPlan, RunSpec, SlowerRun,
@@ -25,7 +26,7 @@ use super::{
 };
 use crate::history::{JobRecord, JobScaleOut, RunRecord, ScaleOutRange};
 use crate::model::{ellis_predictions, Interpolation};
-use crate::stats::{durations_by_job, median_per_scale_out, quantile};
+use crate::stats::{durations_by_job, median_per_scale_out, quantile, quantile_sorted};
 
 /// The target is planned to be met at the first of these percentiles of the model's errors
 /// that some scale-out can reach.
@@ -61,6 +62,9 @@ struct Model {
     /// Calibration: for k finished jobs, the earlier runs' ratios of actual remaining time to
     /// speed-corrected predicted remaining time.
     errors: Vec<Vec<f64>>,
+    /// `margin`'s pool of errors for k finished jobs, sorted, made when first needed: a run
+    /// asks for the same few percentiles after every job.
+    pools: Vec<OnceLock<Vec<f64>>>,
     /// Shrinkage of the observed speed towards 1: this much predicted time counts as observed
     /// at the prior speed.
     prior_ms: f64,
@@ -145,9 +149,11 @@ impl Model {
             predictions,
             gap_ms,
             errors: Vec::new(),
+            pools: Vec::new(),
             prior_ms,
         };
         model.errors = model.calibrate(history, range);
+        model.pools = (0..model.errors.len()).map(|_| OnceLock::new()).collect();
         model
     }
 
@@ -224,15 +230,23 @@ impl Model {
     /// progress when few runs got this far).
     fn margin(&self, k: usize, confidence: f64) -> f64 {
         let k = k.min(self.errors.len().saturating_sub(1));
-        let mut pool: Vec<f64> = Vec::new();
-        for i in (0..=k).rev() {
-            pool.extend(&self.errors[i]);
-            if pool.len() >= MIN_MODEL_RUNS {
-                break;
+        let Some(pool) = self.pools.get(k) else {
+            // No calibration at all: no margin.
+            return 1.0;
+        };
+        let pool = pool.get_or_init(|| {
+            let mut pool: Vec<f64> = Vec::new();
+            for i in (0..=k).rev() {
+                pool.extend(&self.errors[i]);
+                if pool.len() >= MIN_MODEL_RUNS {
+                    break;
+                }
             }
-        }
+            pool.sort_by(f64::total_cmp);
+            pool
+        });
         // No evidence of errors: no margin.
-        quantile(&pool, confidence).unwrap_or(1.0).max(0.0)
+        quantile_sorted(pool, confidence).unwrap_or(1.0).max(0.0)
     }
 }
 
