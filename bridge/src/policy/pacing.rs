@@ -57,8 +57,12 @@ struct Model {
     /// Predicted duration per job id (jobs seen in at least half of the earlier runs) at every
     /// scale-out of the range.
     predictions: BTreeMap<i64, Vec<f64>>,
-    /// Expected non-job time per job (spread evenly, one share after the last job too).
-    gap_ms: f64,
+    /// The job ids of `predictions`, in order.
+    job_ids: Vec<i64>,
+    /// `remaining_after[i][x]`: the predicted time left when the jobs from `job_ids[i]` on are
+    /// still to come, at the scale-out of range index `x` (what `remaining` answers, summed
+    /// once at fitting instead of at every decision).
+    remaining_after: Vec<Vec<f64>>,
     /// Calibration: for k finished jobs, the earlier runs' ratios of actual remaining time to
     /// speed-corrected predicted remaining time.
     errors: Vec<Vec<f64>>,
@@ -139,15 +143,31 @@ impl Model {
                 (r.runtime_ms - r.total_job_time_ms()).max(0) as f64 / (r.jobs.len() + 1) as f64
             })
             .collect();
+        // Expected non-job time per job (spread evenly, one share after the last job too).
         let gap_ms = quantile(&gaps, 0.5).unwrap_or(0.0);
         let typical = predictions
             .values()
             .map(|p| p[range.index(range.midpoint())])
             .sum::<f64>();
         let prior_ms = typical / predictions.len().max(1) as f64;
+        let upcoming: Vec<&Vec<f64>> = predictions.values().collect();
+        let remaining_after = (0..=upcoming.len())
+            .map(|i| {
+                (0..range.len())
+                    .map(|x| {
+                        let (count, time) = upcoming[i..]
+                            .iter()
+                            .fold((0usize, 0.0), |(n, t), p| (n + 1, t + p[x]));
+                        time + (count + 1) as f64 * gap_ms
+                    })
+                    .collect()
+            })
+            .collect();
+        let job_ids = predictions.keys().copied().collect();
         let mut model = Model {
             predictions,
-            gap_ms,
+            job_ids,
+            remaining_after,
             errors: Vec::new(),
             pools: Vec::new(),
             prior_ms,
@@ -181,14 +201,11 @@ impl Model {
 
     /// Predicted time left after the job `after` (None: before any), at scale-out `x`.
     fn remaining(&self, after: Option<i64>, x: u32, range: ScaleOutRange) -> f64 {
-        let upcoming = match after {
-            Some(job_id) => self.predictions.range(job_id + 1..),
-            None => self.predictions.range(..),
+        let first_upcoming = match after {
+            Some(job_id) => self.job_ids.partition_point(|&id| id <= job_id),
+            None => 0,
         };
-        let (count, time) = upcoming.fold((0usize, 0.0), |(n, t), (_, p)| {
-            (n + 1, t + p[range.index(x)])
-        });
-        time + (count + 1) as f64 * self.gap_ms
+        self.remaining_after[first_upcoming][range.index(x)]
     }
 
     /// Replays each earlier run through the predictions: after k jobs, actual remaining time
