@@ -83,63 +83,8 @@ CREATE INDEX IF NOT EXISTS recommendations_by_app ON recommendations (app_event_
 /// Version 2: the policy's predicted end of the run after each job (shown by `serve --http`).
 const V2: &str = "ALTER TABLE jobs ADD COLUMN predicted_end_ms INTEGER;";
 
-/// Version 3: jobs and stages are `WITHOUT ROWID` tables, stored in their primary key's order:
-/// one b-tree per table instead of a table and its key's index, so a row is written once
-/// (the same columns, types and keys; the rows are copied over).
-const V3: &str = r#"
-CREATE TABLE jobs_v3 (
-    app_event_id         TEXT NOT NULL,
-    job_id               INTEGER NOT NULL,
-    start_ms             INTEGER,
-    end_ms               INTEGER,
-    start_scale_out      INTEGER,
-    end_scale_out        INTEGER,
-    rescaling_time_ratio REAL,
-    predicted_end_ms     INTEGER,
-    PRIMARY KEY (app_event_id, job_id)
-) WITHOUT ROWID;
-INSERT INTO jobs_v3 (app_event_id, job_id, start_ms, end_ms, start_scale_out, end_scale_out,
-                     rescaling_time_ratio, predicted_end_ms)
-    SELECT app_event_id, job_id, start_ms, end_ms, start_scale_out, end_scale_out,
-           rescaling_time_ratio, predicted_end_ms FROM jobs;
-DROP TABLE jobs;
-ALTER TABLE jobs_v3 RENAME TO jobs;
-CREATE TABLE stages_v3 (
-    app_event_id              TEXT NOT NULL,
-    job_id                    INTEGER NOT NULL,
-    stage_id                  INTEGER NOT NULL,
-    stage_name                TEXT NOT NULL,
-    num_tasks                 INTEGER NOT NULL,
-    parent_stage_ids          TEXT NOT NULL,
-    attempt_id                INTEGER NOT NULL,
-    failure_reason            TEXT NOT NULL,
-    start_time                INTEGER NOT NULL,
-    end_time                  INTEGER NOT NULL,
-    start_scale_out           INTEGER NOT NULL,
-    end_scale_out             INTEGER NOT NULL,
-    rescaling_time_ratio      REAL NOT NULL,
-    rdd_num_partitions        INTEGER NOT NULL,
-    rdd_num_cached_partitions INTEGER NOT NULL,
-    rdd_mem_size              INTEGER NOT NULL,
-    rdd_disk_size             INTEGER NOT NULL,
-    cpu_utilization           REAL NOT NULL,
-    gc_time_ratio             REAL NOT NULL,
-    shuffle_read_write_ratio  REAL NOT NULL,
-    input_output_ratio        REAL NOT NULL,
-    memory_spill_ratio        REAL NOT NULL,
-    PRIMARY KEY (app_event_id, job_id, stage_id)
-) WITHOUT ROWID;
-INSERT INTO stages_v3 SELECT app_event_id, job_id, stage_id, stage_name, num_tasks,
-    parent_stage_ids, attempt_id, failure_reason, start_time, end_time, start_scale_out,
-    end_scale_out, rescaling_time_ratio, rdd_num_partitions, rdd_num_cached_partitions,
-    rdd_mem_size, rdd_disk_size, cpu_utilization, gc_time_ratio, shuffle_read_write_ratio,
-    input_output_ratio, memory_spill_ratio FROM stages;
-DROP TABLE stages;
-ALTER TABLE stages_v3 RENAME TO stages;
-"#;
-
 /// `MIGRATIONS[i]` takes a database from version `i` to version `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The version this build writes.
 pub const VERSION: u32 = MIGRATIONS.len() as u32;
