@@ -85,7 +85,10 @@ impl Codec {
         // the field at fault for the error.
         if Codec::detect(bytes) == Some(self) {
             let decoded = match self {
-                Codec::Json => serde_json::from_slice(bytes).ok(),
+                // Checked as UTF-8 once as a whole (from_slice checks every string again).
+                Codec::Json => std::str::from_utf8(bytes)
+                    .ok()
+                    .and_then(|text| serde_json::from_str(text).ok()),
                 Codec::MessagePack => rmp_serde::from_slice(bytes).ok(),
             };
             if let Some(value) = decoded {

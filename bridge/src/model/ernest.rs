@@ -1,7 +1,7 @@
 //! Ernest (Venkataraman et al., NSDI 2016): runtime(s) = θ0 + θ1/s + θ2·log s + θ3·s, θ ≥ 0,
 //! fitted by non-negative least squares.
 
-use super::linalg::solve;
+use super::linalg::solve_fixed;
 
 const FEATURES: usize = 4;
 
@@ -24,15 +24,22 @@ impl Ernest {
         };
         let mut best_residual = residual(&rows, ys, &best.theta);
         for support in 1u32..(1 << FEATURES) {
-            let columns: Vec<usize> = (0..FEATURES).filter(|c| support & (1 << c) != 0).collect();
-            let Some(coefficients) = least_squares(&rows, ys, &columns) else {
+            let mut columns = [0usize; FEATURES];
+            let mut n = 0;
+            for c in (0..FEATURES).filter(|c| support & (1 << c) != 0) {
+                columns[n] = c;
+                n += 1;
+            }
+            let columns = &columns[..n];
+            let Some(coefficients) = least_squares(&rows, ys, columns) else {
                 continue;
             };
+            let coefficients = &coefficients[..n];
             if coefficients.iter().any(|&c| c < 0.0) {
                 continue;
             }
             let mut theta = [0.0; FEATURES];
-            for (&column, &c) in columns.iter().zip(&coefficients) {
+            for (&column, &c) in columns.iter().zip(coefficients) {
                 theta[column] = c;
             }
             let r = residual(&rows, ys, &theta);
@@ -53,10 +60,15 @@ impl Ernest {
     }
 }
 
-fn least_squares(rows: &[[f64; FEATURES]], ys: &[f64], columns: &[usize]) -> Option<Vec<f64>> {
+/// The least-squares coefficients of `columns` (the first `columns.len()` entries).
+fn least_squares(
+    rows: &[[f64; FEATURES]],
+    ys: &[f64],
+    columns: &[usize],
+) -> Option<[f64; FEATURES]> {
     let n = columns.len();
-    let mut normal = vec![vec![0.0; n]; n];
-    let mut rhs = vec![0.0; n];
+    let mut normal = [[0.0; FEATURES]; FEATURES];
+    let mut rhs = [0.0; FEATURES];
     for (row, &y) in rows.iter().zip(ys) {
         for (i, &ci) in columns.iter().enumerate() {
             rhs[i] += row[ci] * y;
@@ -65,7 +77,7 @@ fn least_squares(rows: &[[f64; FEATURES]], ys: &[f64], columns: &[usize]) -> Opt
             }
         }
     }
-    solve(normal, rhs)
+    solve_fixed(normal, rhs, n)
 }
 
 fn residual(rows: &[[f64; FEATURES]], ys: &[f64], theta: &[f64; FEATURES]) -> f64 {

@@ -20,6 +20,7 @@
 //!   does not flap between two scale-outs.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use super::{
     start_without_models, Decision, JobEnded, Policy, Profiling, RunPlan, RunSpec, SlowerRun,
@@ -27,7 +28,7 @@ use super::{
 };
 use crate::history::{JobRecord, JobScaleOut, RunRecord, ScaleOutRange};
 use crate::model::{ellis_predictions, Interpolation};
-use crate::stats::{durations_by_job, median_per_scale_out, quantile};
+use crate::stats::{durations_by_job, median_per_scale_out, quantile, quantile_sorted};
 
 /// Runs are planned to meet the target at this percentile of the model's errors: the
 /// expected run, corrected for its own speed (see docs/POLICY.md for why not higher).
@@ -58,11 +59,18 @@ struct Model {
     /// Predicted duration per job id (jobs seen in at least half of the earlier runs) at every
     /// scale-out of the range.
     predictions: BTreeMap<i64, Vec<f64>>,
-    /// Expected non-job time per job (spread evenly, one share after the last job too).
-    gap_ms: f64,
+    /// The job ids of `predictions`, in order.
+    job_ids: Vec<i64>,
+    /// `remaining_after[i][x]`: the predicted time left when the jobs from `job_ids[i]` on are
+    /// still to come, at the scale-out of range index `x` (what `remaining` answers, summed
+    /// once at fitting instead of at every decision).
+    remaining_after: Vec<Vec<f64>>,
     /// Calibration: for k finished jobs, the earlier runs' ratios of actual remaining time to
     /// speed-corrected predicted remaining time.
     errors: Vec<Vec<f64>>,
+    /// `margin`'s pool of errors for k finished jobs, sorted, made when first needed: a run
+    /// asks for the same few percentiles after every job.
+    pools: Vec<OnceLock<Vec<f64>>>,
     /// Shrinkage of the observed speed towards 1: this much predicted time counts as observed
     /// at the prior speed.
     prior_ms: f64,
@@ -137,19 +145,37 @@ impl Model {
                 (r.runtime_ms - r.total_job_time_ms()).max(0) as f64 / (r.jobs.len() + 1) as f64
             })
             .collect();
+        // Expected non-job time per job (spread evenly, one share after the last job too).
         let gap_ms = quantile(&gaps, 0.5).unwrap_or(0.0);
         let typical = predictions
             .values()
             .map(|p| p[range.index(range.midpoint())])
             .sum::<f64>();
         let prior_ms = typical / predictions.len().max(1) as f64;
+        let upcoming: Vec<&Vec<f64>> = predictions.values().collect();
+        let remaining_after = (0..=upcoming.len())
+            .map(|i| {
+                (0..range.len())
+                    .map(|x| {
+                        let (count, time) = upcoming[i..]
+                            .iter()
+                            .fold((0usize, 0.0), |(n, t), p| (n + 1, t + p[x]));
+                        time + (count + 1) as f64 * gap_ms
+                    })
+                    .collect()
+            })
+            .collect();
+        let job_ids = predictions.keys().copied().collect();
         let mut model = Model {
             predictions,
-            gap_ms,
+            job_ids,
+            remaining_after,
             errors: Vec::new(),
+            pools: Vec::new(),
             prior_ms,
         };
         model.errors = model.calibrate(history, range);
+        model.pools = (0..model.errors.len()).map(|_| OnceLock::new()).collect();
         model
     }
 
@@ -177,14 +203,11 @@ impl Model {
 
     /// Predicted time left after the job `after` (None: before any), at scale-out `x`.
     fn remaining(&self, after: Option<i64>, x: u32, range: ScaleOutRange) -> f64 {
-        let upcoming = match after {
-            Some(job_id) => self.predictions.range(job_id + 1..),
-            None => self.predictions.range(..),
+        let first_upcoming = match after {
+            Some(job_id) => self.job_ids.partition_point(|&id| id <= job_id),
+            None => 0,
         };
-        let (count, time) = upcoming.fold((0usize, 0.0), |(n, t), (_, p)| {
-            (n + 1, t + p[range.index(x)])
-        });
-        time + (count + 1) as f64 * self.gap_ms
+        self.remaining_after[first_upcoming][range.index(x)]
     }
 
     /// Replays each earlier run through the predictions: after k jobs, actual remaining time
@@ -233,15 +256,23 @@ impl Model {
     /// progress when few runs got this far).
     fn margin(&self, k: usize, confidence: f64) -> f64 {
         let k = k.min(self.errors.len().saturating_sub(1));
-        let mut pool: Vec<f64> = Vec::new();
-        for i in (0..=k).rev() {
-            pool.extend(&self.errors[i]);
-            if pool.len() >= MIN_MODEL_RUNS {
-                break;
+        let Some(pool) = self.pools.get(k) else {
+            // No calibration at all: no margin.
+            return 1.0;
+        };
+        let pool = pool.get_or_init(|| {
+            let mut pool: Vec<f64> = Vec::new();
+            for i in (0..=k).rev() {
+                pool.extend(&self.errors[i]);
+                if pool.len() >= MIN_MODEL_RUNS {
+                    break;
+                }
             }
-        }
+            pool.sort_by(f64::total_cmp);
+            pool
+        });
         // No evidence of errors: no margin.
-        quantile(&pool, confidence).unwrap_or(1.0).max(0.0)
+        quantile_sorted(pool, confidence).unwrap_or(1.0).max(0.0)
     }
 }
 

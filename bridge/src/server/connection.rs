@@ -1,15 +1,17 @@
 //! One client connection on the socket thread's runtime: the ZMTP handshake, then messages in
-//! (to the socket loop, tagged with the connection's id as the first frame, as a ROUTER socket
-//! delivers them) and replies out.
+//! (to the router, which answers most of them at once into the connection's write buffer) and
+//! replies out: the router's, written once per wake-up for all the messages that arrived
+//! together, and the workers' (through the socket loop).
 
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
+use super::socket_loop::SharedRouter;
 use super::zmtp::{self, FrameReader, Incoming, ZmtpError};
 
 /// A client that has not finished its handshake by then is dropped.
@@ -17,41 +19,25 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Frames one message may have: an identity or two, the delimiter and the body are enough.
 const MAX_FRAMES: usize = 64;
 
-/// What connections tell the socket loop.
-pub enum Inbound {
-    /// A message: `[connection id, frames...]`.
-    Message(Vec<Bytes>),
-    Closed(u64),
-}
-
-/// The identity frame of connection `id`.
-pub fn identity(id: u64) -> Bytes {
-    Bytes::copy_from_slice(&id.to_be_bytes())
-}
-
-/// The connection id an identity frame names.
-pub fn id_of(identity: &[u8]) -> Option<u64> {
-    Some(u64::from_be_bytes(identity.try_into().ok()?))
-}
-
 /// Serves connection `id` until the client goes, breaks the protocol, or `outbound` closes;
 /// then tells the socket loop it is closed.
 pub async fn serve(
     stream: TcpStream,
     id: u64,
     max_message_bytes: u64,
-    inbound: UnboundedSender<Inbound>,
+    router: SharedRouter,
+    closed: UnboundedSender<u64>,
     outbound: UnboundedReceiver<Vec<u8>>,
 ) {
-    exchange(stream, id, max_message_bytes, &inbound, outbound).await;
-    let _ = inbound.send(Inbound::Closed(id));
+    exchange(stream, id, max_message_bytes, &router, outbound).await;
+    let _ = closed.send(id);
 }
 
 async fn exchange(
     stream: TcpStream,
     id: u64,
     max_message_bytes: u64,
-    inbound: &UnboundedSender<Inbound>,
+    router: &SharedRouter,
     mut outbound: UnboundedReceiver<Vec<u8>>,
 ) {
     let peer = stream
@@ -82,23 +68,18 @@ async fn exchange(
             return;
         }
     }
+    // Replies (and PONGs) to what arrived together, written at once.
+    let mut out = Vec::with_capacity(1024);
     loop {
         // What is buffered first: the handshake's last read may have brought messages too.
         loop {
             match frames.next(&mut buffer) {
                 Ok(Some(Incoming::Message(parts))) => {
-                    let mut message = Vec::with_capacity(parts.len() + 1);
-                    message.push(identity(id));
-                    message.extend(parts);
-                    if inbound.send(Inbound::Message(message)).is_err() {
-                        return;
-                    }
+                    router.borrow_mut().route(id, parts, &mut out)
                 }
                 Ok(Some(Incoming::Command(command))) => {
                     if let Some(pong) = zmtp::pong_for(&command) {
-                        if write.write_all(&pong).await.is_err() {
-                            return;
-                        }
+                        out.extend_from_slice(&pong);
                     }
                 }
                 Ok(None) => break,
@@ -107,6 +88,12 @@ async fn exchange(
                     return;
                 }
             }
+        }
+        if !out.is_empty() {
+            if write.write_all(&out).await.is_err() {
+                return;
+            }
+            out.clear();
         }
         tokio::select! {
             biased;

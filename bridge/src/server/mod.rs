@@ -18,7 +18,9 @@ mod socket_loop;
 pub mod wire;
 mod zmtp;
 
+use std::cell::RefCell;
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -32,7 +34,7 @@ use crate::policy::Policy;
 use crate::store::{Reader, Store, StoreError};
 use dispatch::Dispatcher;
 use service::Service;
-use socket_loop::SocketLoop;
+use socket_loop::{Router, SocketLoop};
 use wire::encode_reply;
 
 pub struct ServerConfig {
@@ -208,6 +210,8 @@ impl Drop for RunningServer {
 
 /// A request handed to a worker: the envelope the reply must carry back, and the event.
 struct Request {
+    /// The connection it came on.
+    connection: u64,
     envelope: Vec<Bytes>,
     codec: Codec,
     event: Event,
@@ -269,7 +273,7 @@ pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
                     let reply = handle_timed(&service, &metrics, request.event, &reader);
                     let mut frames = request.envelope;
                     frames.push(encode_reply(request.codec, &reply).into());
-                    let _ = replies.send(frames);
+                    let _ = replies.send((request.connection, frames));
                     dispatcher.done(&key);
                 }
             })
@@ -292,23 +296,36 @@ pub fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
         serving: AtomicBool::new(true),
         policy: config.policy.name(),
     });
-    let socket_loop = SocketLoop {
-        metrics,
-        state: state.clone(),
-        dispatcher,
+    let router = Router {
+        metrics: metrics.clone(),
+        dispatcher: dispatcher.clone(),
         service: service.clone(),
         reader: store.reader().map_err(ServeError::Store)?,
         counters: counters.clone(),
         max_message_bytes: config.max_message_bytes,
-        stop: stop.clone(),
-        connections: Default::default(),
         start_keys: 0,
         inline_decisions: config.policy.cheap_decisions(),
+        stopping: false,
     };
+    let loop_counters = counters.clone();
+    let (loop_state, loop_stop) = (state.clone(), stop.clone());
+    let max_message_bytes = config.max_message_bytes;
     let thread = std::thread::Builder::new()
         .name("bridge-socket".into())
         .spawn(move || {
-            runtime.block_on(socket_loop.run(listener, replies, workers));
+            // Connections are tasks of this thread only: they share the router.
+            let socket_loop = SocketLoop {
+                state: loop_state,
+                router: Rc::new(RefCell::new(router)),
+                dispatcher,
+                counters: loop_counters,
+                metrics,
+                max_message_bytes,
+                stop: loop_stop,
+                connections: Default::default(),
+            };
+            tokio::task::LocalSet::new()
+                .block_on(&runtime, socket_loop.run(listener, replies, workers));
             store.close();
         })
         .map_err(|e| ServeError::Start(format!("cannot start the socket thread: {e}")))?;

@@ -157,6 +157,14 @@ pub fn encode_message<B: AsRef<[u8]>>(frames: &[B], out: &mut Vec<u8>) {
     }
 }
 
+/// A reply on the wire: the envelope's frames, then `body` as the last one.
+pub fn encode_reply<B: AsRef<[u8]>>(envelope: &[B], body: &[u8], out: &mut Vec<u8>) {
+    for frame in envelope {
+        put_frame(out, FLAG_MORE, frame.as_ref());
+    }
+    put_frame(out, 0, body);
+}
+
 /// What the frame reader found in the bytes received so far.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Incoming {

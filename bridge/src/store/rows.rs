@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use pacer_protocol::Stage;
-use rusqlite::{params, Row, Transaction};
+use rusqlite::{params, CachedStatement, Connection, Row};
 
 /// A table and the columns a row type writes, in the order it binds them.
 pub struct Columns {
@@ -62,6 +62,38 @@ impl Columns {
     }
 }
 
+/// The statements of one transaction, each prepared when first needed and then reused for
+/// every row of the batch: looking a statement up in the connection's cache (hashing its text)
+/// and handing it back after every row cost about as much as binding the row.
+pub(super) struct Statements<'c> {
+    conn: &'c Connection,
+    prepared: Vec<(&'static String, CachedStatement<'c>)>,
+}
+
+impl<'c> Statements<'c> {
+    pub(super) fn new(conn: &'c Connection) -> Statements<'c> {
+        Statements {
+            conn,
+            prepared: Vec::new(),
+        }
+    }
+
+    fn get(&mut self, sql: &'static String) -> rusqlite::Result<&mut CachedStatement<'c>> {
+        let found = self
+            .prepared
+            .iter()
+            .position(|(s, _)| std::ptr::eq(*s, sql));
+        let i = match found {
+            Some(i) => i,
+            None => {
+                self.prepared.push((sql, self.conn.prepare_cached(sql)?));
+                self.prepared.len() - 1
+            }
+        };
+        Ok(&mut self.prepared[i].1)
+    }
+}
+
 /// An application as APPLICATION_START described it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppRow {
@@ -108,10 +140,10 @@ impl AppRow {
         ],
     };
 
-    pub(super) fn insert(&self, tx: &Transaction) -> rusqlite::Result<()> {
+    pub(super) fn insert(&self, s: &mut Statements) -> rusqlite::Result<()> {
         static SQL: LazyLock<String> =
             LazyLock::new(|| AppRow::COLUMNS.insert("INSERT OR REPLACE"));
-        tx.prepare_cached(&SQL)?.execute(params![
+        s.get(&SQL)?.execute(params![
             self.app_event_id,
             self.application_id,
             self.app_name,
@@ -172,9 +204,9 @@ impl AppEndRow {
         names: &["app_event_id", "end_ms", "final_scale_out"],
     };
 
-    pub(super) fn update(&self, tx: &Transaction) -> rusqlite::Result<()> {
+    pub(super) fn update(&self, s: &mut Statements) -> rusqlite::Result<()> {
         static SQL: LazyLock<String> = LazyLock::new(|| AppEndRow::COLUMNS.update_by_first());
-        tx.prepare_cached(&SQL)?.execute(params![
+        s.get(&SQL)?.execute(params![
             self.app_event_id,
             self.end_ms,
             self.final_scale_out
@@ -198,9 +230,9 @@ impl JobStartRow {
         names: &["app_event_id", "job_id", "start_ms", "start_scale_out"],
     };
 
-    pub(super) fn upsert(&self, tx: &Transaction) -> rusqlite::Result<()> {
+    pub(super) fn upsert(&self, s: &mut Statements) -> rusqlite::Result<()> {
         static SQL: LazyLock<String> = LazyLock::new(|| JobStartRow::COLUMNS.upsert(&JOB_KEY));
-        tx.prepare_cached(&SQL)?.execute(params![
+        s.get(&SQL)?.execute(params![
             self.app_event_id,
             self.job_id,
             self.start_ms,
@@ -267,11 +299,25 @@ impl JobEndRow {
         ],
     };
 
-    pub(super) fn upsert(&self, tx: &Transaction) -> rusqlite::Result<()> {
+    /// The job's start and end together (both arrived in one batch): the same row as
+    /// [`JobStartRow::upsert`] and then [`JobEndRow::upsert`] make, in one write.
+    pub const WITH_START_COLUMNS: Columns = Columns {
+        table: "jobs",
+        names: &[
+            "app_event_id",
+            "job_id",
+            "end_ms",
+            "end_scale_out",
+            "rescaling_time_ratio",
+            "predicted_end_ms",
+            "start_ms",
+            "start_scale_out",
+        ],
+    };
+
+    pub(super) fn upsert(&self, s: &mut Statements) -> rusqlite::Result<()> {
         static SQL: LazyLock<String> = LazyLock::new(|| JobEndRow::COLUMNS.upsert(&JOB_KEY));
-        static STAGE_SQL: LazyLock<String> =
-            LazyLock::new(|| JobEndRow::STAGE_COLUMNS.insert("INSERT OR REPLACE"));
-        tx.prepare_cached(&SQL)?.execute(params![
+        s.get(&SQL)?.execute(params![
             self.app_event_id,
             self.job_id,
             self.end_ms,
@@ -279,7 +325,38 @@ impl JobEndRow {
             self.rescaling_time_ratio,
             self.predicted_end_ms
         ])?;
-        let mut insert = tx.prepare_cached(&STAGE_SQL)?;
+        self.insert_stages(s)
+    }
+
+    /// [`JobEndRow::upsert`] with the job's start (of the same job) in the same write.
+    pub(super) fn upsert_with_start(
+        &self,
+        s: &mut Statements,
+        start: &JobStartRow,
+    ) -> rusqlite::Result<()> {
+        static SQL: LazyLock<String> =
+            LazyLock::new(|| JobEndRow::WITH_START_COLUMNS.upsert(&JOB_KEY));
+        debug_assert_eq!(
+            (&start.app_event_id, start.job_id),
+            (&self.app_event_id, self.job_id)
+        );
+        s.get(&SQL)?.execute(params![
+            self.app_event_id,
+            self.job_id,
+            self.end_ms,
+            self.scale_out,
+            self.rescaling_time_ratio,
+            self.predicted_end_ms,
+            start.start_ms,
+            start.scale_out
+        ])?;
+        self.insert_stages(s)
+    }
+
+    fn insert_stages(&self, s: &mut Statements) -> rusqlite::Result<()> {
+        static STAGE_SQL: LazyLock<String> =
+            LazyLock::new(|| JobEndRow::STAGE_COLUMNS.insert("INSERT OR REPLACE"));
+        let insert = s.get(&STAGE_SQL)?;
         for s in &self.stages {
             let stage_id: i64 = s.stage_id.parse().unwrap_or(-1);
             insert.execute(params![
@@ -337,10 +414,10 @@ impl RecommendationRow {
         ],
     };
 
-    pub(super) fn insert(&self, tx: &Transaction) -> rusqlite::Result<()> {
+    pub(super) fn insert(&self, s: &mut Statements) -> rusqlite::Result<()> {
         static SQL: LazyLock<String> =
             LazyLock::new(|| RecommendationRow::COLUMNS.insert("INSERT"));
-        tx.prepare_cached(&SQL)?.execute(params![
+        s.get(&SQL)?.execute(params![
             self.app_event_id,
             self.time_ms,
             self.event_type,
@@ -355,11 +432,12 @@ impl RecommendationRow {
 
 /// Every column list, for the check that the schema has them all.
 #[cfg(test)]
-pub(super) const ALL_COLUMNS: [&Columns; 6] = [
+pub(super) const ALL_COLUMNS: [&Columns; 7] = [
     &AppRow::COLUMNS,
     &AppEndRow::COLUMNS,
     &JobStartRow::COLUMNS,
     &JobEndRow::COLUMNS,
+    &JobEndRow::WITH_START_COLUMNS,
     &JobEndRow::STAGE_COLUMNS,
     &RecommendationRow::COLUMNS,
 ];

@@ -349,3 +349,67 @@ fn a_run_detail_has_its_jobs_predictions_and_decisions_in_order() {
     assert_eq!(detail.summary.scale_outs, [4, 6]);
     assert!(reader.run_detail("2").unwrap().is_none());
 }
+
+/// start_ms, start_scale_out, end_ms, end_scale_out, predicted_end_ms of a jobs row.
+type JobColumns = [Option<i64>; 5];
+
+/// The jobs row after `changes`, each list of changes one batch (flushed after it).
+fn job_row_after(batches: Vec<Vec<Change>>) -> JobColumns {
+    let dir = tempdir();
+    let store = Store::open(&dir.join("h.db")).unwrap();
+    for batch in batches {
+        for change in batch {
+            store.write(change);
+        }
+        store.flush();
+    }
+    let reader = store.reader().unwrap();
+    reader
+        .conn
+        .query_row(
+            "SELECT start_ms, start_scale_out, end_ms, end_scale_out, predicted_end_ms FROM jobs
+             WHERE app_event_id = '1' AND job_id = 3",
+            [],
+            |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_jobs_start_and_end_in_one_batch_make_the_same_row_as_apart() {
+    let start = |ms: i64, scale_out: i64| {
+        Change::JobStarted(JobStartRow {
+            app_event_id: "1".into(),
+            job_id: 3,
+            start_ms: ms,
+            scale_out,
+        })
+    };
+    let end = |ms: i64| {
+        Change::JobEnded(JobEndRow {
+            app_event_id: "1".into(),
+            job_id: 3,
+            end_ms: ms,
+            scale_out: 6,
+            rescaling_time_ratio: 0.5,
+            predicted_end_ms: Some(2_000),
+            stages: Vec::new(),
+        })
+    };
+    let expected = [Some(100), Some(4), Some(900), Some(6), Some(2_000)];
+    assert_eq!(
+        job_row_after(vec![vec![start(100, 4)], vec![end(900)]]),
+        expected
+    );
+    assert_eq!(job_row_after(vec![vec![start(100, 4), end(900)]]), expected);
+    // The end first (its start was late), a repeated start: the last of each counts.
+    assert_eq!(job_row_after(vec![vec![end(900), start(100, 4)]]), expected);
+    assert_eq!(
+        job_row_after(vec![vec![start(50, 2), start(100, 4), end(900)]]),
+        expected
+    );
+    assert_eq!(
+        job_row_after(vec![vec![start(50, 2)], vec![start(100, 4), end(900)]]),
+        expected
+    );
+}

@@ -1,6 +1,7 @@
 //! The writer thread: applies [`Change`]s in order, batching the ones that arrive together into
 //! one transaction (group commit), so request handling never waits for the disk.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use super::rows::{AppEndRow, AppRow, JobEndRow, JobStartRow, RecommendationRow};
+use super::rows::{AppEndRow, AppRow, JobEndRow, JobStartRow, RecommendationRow, Statements};
 
 /// Changes applied per transaction at most, so a burst does not hold the write lock long.
 const BATCH: usize = 5_000;
@@ -86,14 +87,33 @@ fn apply(
     acks: &mut Vec<SyncSender<()>>,
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
-    for change in batch {
-        match change {
-            Change::AppStarted(app) => app.insert(&tx)?,
-            Change::JobStarted(job) => job.upsert(&tx)?,
-            Change::JobEnded(job) => job.upsert(&tx)?,
-            Change::Recommended(recommendation) => recommendation.insert(&tx)?,
-            Change::AppEnded(end) => end.update(&tx)?,
-            Change::Flush(ack) => acks.push(ack),
+    {
+        let mut statements = Statements::new(&tx);
+        let s = &mut statements;
+        // A job's start waits for its end in the same batch, so that the two make one row
+        // write instead of an insert and an update. Only JobStarted and JobEnded touch a jobs
+        // row, and each sets its own columns, so the row comes out the same: the last start's
+        // columns and the last end's.
+        let mut starts: HashMap<(String, i64), JobStartRow> = HashMap::new();
+        for change in batch {
+            match change {
+                Change::AppStarted(app) => app.insert(s)?,
+                Change::JobStarted(job) => {
+                    starts.insert((job.app_event_id.clone(), job.job_id), job);
+                }
+                Change::JobEnded(job) => {
+                    match starts.remove(&(job.app_event_id.clone(), job.job_id)) {
+                        Some(start) => job.upsert_with_start(s, &start)?,
+                        None => job.upsert(s)?,
+                    }
+                }
+                Change::Recommended(recommendation) => recommendation.insert(s)?,
+                Change::AppEnded(end) => end.update(s)?,
+                Change::Flush(ack) => acks.push(ack),
+            }
+        }
+        for start in starts.into_values() {
+            start.upsert(s)?;
         }
     }
     tx.commit()
