@@ -1,7 +1,7 @@
 //! Ernest (Venkataraman et al., NSDI 2016): runtime(s) = θ0 + θ1/s + θ2·log s + θ3·s, θ ≥ 0,
 //! fitted by non-negative least squares.
 
-use super::linalg::solve_fixed;
+use super::linalg::solve;
 
 const FEATURES: usize = 4;
 
@@ -77,7 +77,7 @@ fn least_squares(
             }
         }
     }
-    solve_fixed(normal, rhs, n)
+    solve(normal, rhs, n)
 }
 
 fn residual(rows: &[[f64; FEATURES]], ys: &[f64], theta: &[f64; FEATURES]) -> f64 {

@@ -33,8 +33,8 @@ impl KernelRegression {
             t0 += w * y;
             t1 += w * x * y;
         }
-        let system = vec![vec![s0 + TOLERANCE, s1], vec![s1, s2 + TOLERANCE]];
-        match solve(system, vec![t0, t1]) {
+        let system = [[s0 + TOLERANCE, s1], [s1, s2 + TOLERANCE]];
+        match solve(system, [t0, t1], 2) {
             Some(c) => c[0] + c[1] * s,
             // All weights vanished (far from every point): fall back to the plain mean.
             None => self.ys.iter().sum::<f64>() / self.ys.len().max(1) as f64,
