@@ -10,8 +10,8 @@
 //!   rescales the predictions of the remaining jobs.
 //! - **The model's own errors.** Replaying the earlier runs through the same predictions gives,
 //!   for every point of progress, how far "what remained" exceeded "what was predicted to
-//!   remain". Plans correct the predictions by the median of those errors; scaling down needs
-//!   their 95th percentile; and their spread says which scale-outs the model cannot tell apart.
+//!   remain". Plans correct the predictions by the median of those errors, and their spread
+//!   says which scale-outs the model cannot tell apart.
 //! - **Price of speed.** A run that cannot meet its target gets the smallest scale-out nearly as
 //!   fast as the fastest (within the model's error spread), not the largest.
 //! - **Actuation delay.** A scale-up helps only once the executors are up; until then the run
@@ -288,7 +288,8 @@ fn plan_start(run: &RunSpec, model: &Model) -> Decision {
         Some(i) => Decision::new(
             range.at(i),
             format!(
-                "smallest scale-out meeting the target at p50 ({:.0} ms)",
+                "smallest scale-out meeting the target at p{:.0} ({:.0} ms)",
+                PLAN_AT * 100.0,
                 times[i]
             ),
         ),
@@ -297,8 +298,9 @@ fn plan_start(run: &RunSpec, model: &Model) -> Decision {
             Decision::new(
                 range.at(i),
                 format!(
-                    "target out of reach: nearly as fast as the fastest ({:.0} ms at p50)",
-                    times[i]
+                    "target out of reach: nearly as fast as the fastest ({:.0} ms at p{:.0})",
+                    times[i],
+                    PLAN_AT * 100.0
                 ),
             )
         }
@@ -369,9 +371,10 @@ impl RunPlan for PacerPlan {
             Some(need) if need > at => Some(Decision::new(
                 range.at(need),
                 format!(
-                    "behind: {budget:.0} ms left; {:.0} ms at {} executors (p50, speed ×{speed:.2})",
+                    "behind: {budget:.0} ms left; {:.0} ms at {} executors (p{:.0}, speed ×{speed:.2})",
                     planned[need],
-                    range.at(need)
+                    range.at(need),
+                    PLAN_AT * 100.0
                 ),
             )),
             Some(_) => {
@@ -381,9 +384,10 @@ impl RunPlan for PacerPlan {
                     Decision::new(
                         range.at(down),
                         format!(
-                            "ahead: {budget:.0} ms left; {:.0} ms at {} executors (p95, speed ×{speed:.2})",
+                            "ahead: {budget:.0} ms left; {:.0} ms at {} executors (p{:.0}, speed ×{speed:.2})",
                             strict[down],
-                            range.at(down)
+                            range.at(down),
+                            CONFIDENCE_DOWN * 100.0
                         ),
                     )
                 })
