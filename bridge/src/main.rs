@@ -60,7 +60,7 @@ struct ReplayArgs {
     /// The runtime target of every replayed run, in ms.
     #[arg(long)]
     target_ms: i64,
-    /// Comma-separated: ellis, ellis-abe, pacer, oracle, oracle-constant, static-max, noop, fixed:N.
+    /// Comma-separated: ellis, ellis-abe, pacer, oracle, oracle-constant, oracle-frugal, static-max, noop, fixed:N.
     #[arg(long, default_value = "ellis,pacer,oracle,static-max")]
     policies: String,
     /// The first runs (by APP_EVENT_ID) are the history the policies get.

@@ -13,6 +13,7 @@ use crate::history::{RunRecord, ScaleOutRange};
 use crate::policy::{self, Fixed, Policy, RunSpec};
 use crate::rng::Rng;
 use crate::trace::TraceRun;
+use oracle::LostRun;
 pub use reference::{Reference, ReferenceModels};
 pub use remote::RemoteBridge;
 pub use report::{per_run_table, PolicyMetrics, ReplayReport};
@@ -59,12 +60,20 @@ pub fn replay(
                 .iter()
                 .map(|run| oracle::oracle(run, &reference, config.range, config.target_ms as f64))
                 .collect(),
-            "oracle-constant" => replayed
-                .iter()
-                .map(|run| {
-                    oracle::oracle_constant(run, &reference, config.range, config.target_ms as f64)
-                })
-                .collect(),
+            "oracle-constant" | "oracle-frugal" => {
+                let lost = if name == "oracle-frugal" {
+                    LostRun::Cheapest
+                } else {
+                    LostRun::Fastest
+                };
+                replayed
+                    .iter()
+                    .map(|run| {
+                        let target = config.target_ms as f64;
+                        oracle::oracle_constant(run, &reference, config.range, target, lost)
+                    })
+                    .collect()
+            }
             "static-max" => run_policy(
                 &Fixed(config.range.max),
                 replayed,

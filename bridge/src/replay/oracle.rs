@@ -93,14 +93,25 @@ pub fn oracle(
     }
 }
 
+/// What a clairvoyant constant scale-out does with a run whose target no scale-out meets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LostRun {
+    /// The fastest scale-out (`oracle-constant`): as little time over the target as possible.
+    Fastest,
+    /// The cheapest scale-out (`oracle-frugal`): the fewest executor-minutes any policy that
+    /// meets no fewer targets with one scale-out per run can spend.
+    Cheapest,
+}
+
 /// The clairvoyant bound for one scale-out per run: knows the run's true durations, keeps a
 /// single scale-out throughout (no rescaling): the cheapest one meeting the target, else the
-/// fastest. What separates it from the per-job oracle is only per-job switching.
+/// one `lost` says. What separates it from the per-job oracle is only per-job switching.
 pub fn oracle_constant(
     run: &TraceRun,
     reference: &ReferenceModels,
     range: ScaleOutRange,
     target_ms: f64,
+    lost: LostRun,
 ) -> Outcome {
     let (gaps, tail) = gaps(run);
     let fixed: f64 = gaps.iter().sum::<f64>() + tail;
@@ -122,8 +133,11 @@ pub fn oracle_constant(
         .iter()
         .filter(|o| o.2 <= target_ms)
         .min_by(|a, b| cost(a).total_cmp(&cost(b)));
-    let fastest = options.iter().min_by(|a, b| a.2.total_cmp(&b.2));
-    let (s, durations, runtime_ms) = meeting.or(fastest).expect("a non-empty range");
+    let otherwise = match lost {
+        LostRun::Fastest => options.iter().min_by(|a, b| a.2.total_cmp(&b.2)),
+        LostRun::Cheapest => options.iter().min_by(|a, b| cost(a).total_cmp(&cost(b))),
+    };
+    let (s, durations, runtime_ms) = meeting.or(otherwise).expect("a non-empty range");
     Outcome {
         runtime_ms: *runtime_ms,
         executor_ms: f64::from(*s) * runtime_ms,

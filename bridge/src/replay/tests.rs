@@ -130,8 +130,9 @@ fn the_oracle_is_never_worse_than_static_max() {
 }
 
 #[test]
-fn per_job_switching_is_never_worse_than_one_scale_out_and_that_never_worse_than_the_maximum() {
-    let policies = ["oracle", "oracle-constant", "static-max"];
+fn clairvoyant_bounds_are_ordered_per_job_constant_frugal_and_maximum(
+) {
+    let policies = ["oracle", "oracle-constant", "oracle-frugal", "static-max"];
     for (name, target, report, outcomes) in replay_recorded(&policies) {
         let cvc = |p: &str| report.policies[p].cvc;
         assert!(cvc("oracle") <= cvc("oracle-constant"), "{name}");
@@ -140,8 +141,15 @@ fn per_job_switching_is_never_worse_than_one_scale_out_and_that_never_worse_than
             .iter()
             .zip(&outcomes["oracle-constant"])
             .zip(&outcomes["static-max"]);
-        for ((per_job, constant), max) in per_run {
+        for (((per_job, constant), max), frugal) in per_run.zip(&outcomes["oracle-frugal"]) {
             assert_eq!(constant.rescalings, 0);
+            // The frugal bound meets the same targets, never at more cost.
+            assert_eq!(
+                frugal.runtime_ms <= target,
+                constant.runtime_ms <= target,
+                "{name}"
+            );
+            assert!(frugal.executor_ms <= constant.executor_ms + 1.0, "{name}");
             if constant.runtime_ms <= target {
                 assert!(per_job.runtime_ms <= target, "{name}");
             }
