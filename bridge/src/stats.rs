@@ -30,14 +30,14 @@ pub fn median(values: &[f64]) -> Option<f64> {
 
 /// The durations (ms) of each job id, as (scale-out, duration) in the order given.
 pub fn durations_by_job(
-    jobs: impl IntoIterator<Item = (i64, u32, i64)>,
+    jobs: impl IntoIterator<Item = (i64, u32, f64)>,
 ) -> BTreeMap<i64, Vec<(u32, f64)>> {
     let mut by_job: BTreeMap<i64, Vec<(u32, f64)>> = BTreeMap::new();
     for (job_id, scale_out, duration_ms) in jobs {
         by_job
             .entry(job_id)
             .or_default()
-            .push((scale_out, duration_ms as f64));
+            .push((scale_out, duration_ms));
     }
     by_job
 }
@@ -71,7 +71,7 @@ mod tests {
 
     #[test]
     fn durations_group_by_job_then_scale_out() {
-        let by_job = durations_by_job([(1, 4, 100), (0, 8, 50), (1, 8, 60), (1, 4, 300)]);
+        let by_job = durations_by_job([(1, 4, 100.0), (0, 8, 50.0), (1, 8, 60.0), (1, 4, 300.0)]);
         assert_eq!(by_job[&0], vec![(8, 50.0)]);
         assert_eq!(by_job[&1], vec![(4, 100.0), (8, 60.0), (4, 300.0)]);
         assert_eq!(

@@ -4,10 +4,12 @@ mod bell;
 mod ernest;
 mod kernel;
 mod linalg;
+mod run_speed;
 
 pub use bell::Bell;
 pub use ernest::Ernest;
 pub use kernel::KernelRegression;
+pub use run_speed::run_speeds;
 
 use crate::history::ScaleOutRange;
 

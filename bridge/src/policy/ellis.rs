@@ -103,7 +103,7 @@ fn predict_jobs(
     interpolation: Interpolation,
 ) -> Predictions {
     let jobs = history.iter().flat_map(|r| &r.jobs);
-    durations_by_job(jobs.map(|j| (j.job_id, j.scale_out, j.duration_ms)))
+    durations_by_job(jobs.map(|j| (j.job_id, j.scale_out, j.duration_ms as f64)))
         .into_iter()
         .map(|(job_id, durations)| {
             let points: Vec<(f64, f64)> = durations

@@ -27,7 +27,7 @@ use super::{
     MIN_MODEL_RUNS,
 };
 use crate::history::{JobRecord, JobScaleOut, RunRecord, ScaleOutRange};
-use crate::model::{ellis_predictions, Interpolation};
+use crate::model::{ellis_predictions, run_speeds, Interpolation};
 use crate::stats::{durations_by_job, median_per_scale_out, quantile, quantile_sorted};
 
 /// Runs are planned to meet the target at this percentile of the model's errors: the
@@ -43,6 +43,9 @@ const NEARLY_AS_FAST: f64 = 1.10;
 const MIN_CHANGE: f64 = 0.15;
 /// Assumed time for new executors to start and take work.
 const ACTUATION_DELAY_MS: f64 = 20_000.0;
+/// The model's errors are measured by 5-fold cross-validation over the earlier runs (the
+/// usual choice; with fewer than two runs per fold, on the runs it was fitted on).
+const CALIBRATION_FOLDS: usize = 5;
 
 #[derive(Default)]
 pub struct Pacer {
@@ -119,25 +122,64 @@ impl Policy for Pacer {
 }
 
 impl Model {
+    /// The model of the whole history, calibrated on runs it was not fitted on: each fold of
+    /// the history is replayed through a model fitted on the other folds (in-sample errors
+    /// are too small: the curves pass through those very runs).
     fn fit(history: &[&RunRecord], range: ScaleOutRange) -> Model {
-        // Job ids seen in at least half of the runs; robust points: the median per scale-out.
-        let jobs = history.iter().flat_map(|r| &r.jobs);
-        let predictions: BTreeMap<i64, Vec<f64>> =
-            durations_by_job(jobs.map(|j| (j.job_id, j.scale_out, j.duration_ms)))
+        let mut model = Model::uncalibrated(history, range);
+        model.errors = if history.len() >= CALIBRATION_FOLDS * 2 {
+            let mut errors = Vec::new();
+            for fold in 0..CALIBRATION_FOLDS {
+                let in_fold = |i: &usize| i % CALIBRATION_FOLDS == fold;
+                let pick = |inside: bool| -> Vec<&RunRecord> {
+                    (0..history.len())
+                        .filter(|i| in_fold(i) == inside)
+                        .map(|i| history[i])
+                        .collect()
+                };
+                let (held_out, kept) = (pick(true), pick(false));
+                let fold_errors = Model::uncalibrated(&kept, range).calibrate(&held_out, range);
+                if errors.len() < fold_errors.len() {
+                    errors.resize(fold_errors.len(), Vec::new());
+                }
+                for (pool, e) in errors.iter_mut().zip(fold_errors) {
+                    pool.extend(e);
+                }
+            }
+            errors
+        } else {
+            model.calibrate(history, range)
+        };
+        model.pools = (0..model.errors.len()).map(|_| OnceLock::new()).collect();
+        model
+    }
+
+    /// Curves, non-job time and the speed prior, fitted on `history`; no calibration yet.
+    fn uncalibrated(history: &[&RunRecord], range: ScaleOutRange) -> Model {
+        // Job ids seen in at least half of the runs; robust points: the median per scale-out of
+        // the durations, each divided by its run's speed (the scale effect net of run speed).
+        let speeds = run_speeds(history);
+        let jobs = history
+            .iter()
+            .zip(&speeds)
+            .flat_map(|(r, &speed)| r.jobs.iter().map(move |j| (j, speed)));
+        let predictions: BTreeMap<i64, Vec<f64>> = durations_by_job(
+            jobs.map(|(j, speed)| (j.job_id, j.scale_out, j.duration_ms as f64 / speed)),
+        )
+        .into_iter()
+        .filter(|(_, durations)| durations.len() * 2 >= history.len())
+        .map(|(job_id, durations)| {
+            let robust: Vec<(f64, f64)> = median_per_scale_out(&durations)
                 .into_iter()
-                .filter(|(_, durations)| durations.len() * 2 >= history.len())
-                .map(|(job_id, durations)| {
-                    let robust: Vec<(f64, f64)> = median_per_scale_out(&durations)
-                        .into_iter()
-                        .map(|(s, d)| (f64::from(s), d))
-                        .collect();
-                    let predicted = ellis_predictions(&robust, range, Interpolation::Bell)
-                        .into_iter()
-                        .map(|p| p.max(1.0))
-                        .collect();
-                    (job_id, predicted)
-                })
+                .map(|(s, d)| (f64::from(s), d))
                 .collect();
+            let predicted = ellis_predictions(&robust, range, Interpolation::Bell)
+                .into_iter()
+                .map(|p| p.max(1.0))
+                .collect();
+            (job_id, predicted)
+        })
+        .collect();
 
         let gaps: Vec<f64> = history
             .iter()
@@ -166,17 +208,14 @@ impl Model {
             })
             .collect();
         let job_ids = predictions.keys().copied().collect();
-        let mut model = Model {
+        Model {
             predictions,
             job_ids,
             remaining_after,
             errors: Vec::new(),
             pools: Vec::new(),
             prior_ms,
-        };
-        model.errors = model.calibrate(history, range);
-        model.pools = (0..model.errors.len()).map(|_| OnceLock::new()).collect();
-        model
+        }
     }
 
     fn predicted(&self, job_id: i64, scale_out: u32, range: ScaleOutRange) -> Option<f64> {
@@ -471,6 +510,31 @@ mod tests {
         .enumerate()
         .map(|(i, &(s, speed))| run(i, s, speed))
         .collect()
+    }
+
+    /// The model's errors after `k` jobs, p25 to p75 spread.
+    fn spread(errors: &[Vec<f64>], k: usize) -> f64 {
+        quantile(&errors[k], 0.75).unwrap() / quantile(&errors[k], 0.25).unwrap()
+    }
+
+    #[test]
+    fn errors_are_measured_on_runs_the_model_was_not_fitted_on() {
+        // Ten profiling runs, one per scale-out, of alternating speed: a curve through all of
+        // them absorbs part of each run's speed, so its in-sample errors look smaller.
+        let runs: Vec<RunRecord> = [4, 36, 20, 12, 28, 8, 16, 24, 32, 6]
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| run(i, s, if i % 2 == 0 { 0.8 } else { 1.25 }))
+            .collect();
+        let history: Vec<&RunRecord> = runs.iter().collect();
+        let model = Model::fit(&history, range());
+        let in_sample = model.calibrate(&history, range());
+        assert!(
+            spread(&model.errors, 1) > 1.05 * spread(&in_sample, 1),
+            "out of fold {:.3}, in sample {:.3}",
+            spread(&model.errors, 1),
+            spread(&in_sample, 1)
+        );
     }
 
     #[test]

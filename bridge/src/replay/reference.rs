@@ -88,7 +88,7 @@ impl ReferenceModels {
 /// `runs`; none for a job seen at fewer than three.
 fn fit_jobs(runs: &[TraceRun]) -> BTreeMap<i64, JobModel> {
     let jobs = runs.iter().flat_map(|r| &r.jobs);
-    durations_by_job(jobs.map(|j| (j.job_id, j.scale_out, j.duration_ms)))
+    durations_by_job(jobs.map(|j| (j.job_id, j.scale_out, j.duration_ms as f64)))
         .into_iter()
         .filter_map(|(job_id, durations)| {
             let points = median_per_scale_out(&durations);

@@ -130,8 +130,7 @@ fn the_oracle_is_never_worse_than_static_max() {
 }
 
 #[test]
-fn clairvoyant_bounds_are_ordered_per_job_constant_frugal_and_maximum(
-) {
+fn clairvoyant_bounds_are_ordered_per_job_constant_frugal_and_maximum() {
     let policies = ["oracle", "oracle-constant", "oracle-frugal", "static-max"];
     for (name, target, report, outcomes) in replay_recorded(&policies) {
         let cvc = |p: &str| report.policies[p].cvc;
