@@ -6,10 +6,11 @@
 //! - **Non-job time counts.** Time between jobs and around them (driver work) is part of the
 //!   runtime; it is learned from history.
 //! - **The run's own speed.** Runs of one application differ by up to 3× at equal scale-out.
-//!   After every job the finished jobs' actual/predicted ratio (shrunk towards 1 early on)
-//!   rescales the predictions of the remaining jobs.
-//! - **The model's own errors.** Replaying the earlier runs through the same predictions gives,
-//!   for every point of progress, how far "what remained" exceeded "what was predicted to
+//!   The curves are fitted net of each earlier run's speed (`model::run_speeds`); after every
+//!   job the finished jobs' actual/predicted ratio (shrunk towards 1 early on) rescales the
+//!   predictions of the remaining jobs.
+//! - **The model's own errors.** Replaying each earlier run through predictions fitted without
+//!   it (5-fold cross-validation) gives, for every point of progress, how far "what remained" exceeded "what was predicted to
 //!   remain". Plans correct the predictions by the median of those errors, and their spread
 //!   says which scale-outs the model cannot tell apart.
 //! - **Price of speed.** A run that cannot meet its target gets the smallest scale-out nearly as
