@@ -10,8 +10,8 @@
 //!   job the finished jobs' actual/predicted ratio (shrunk towards 1 early on) rescales the
 //!   predictions of the remaining jobs.
 //! - **The model's own errors.** Replaying each earlier run through predictions fitted without
-//!   it (5-fold cross-validation) gives, for every point of progress, how far "what remained" exceeded "what was predicted to
-//!   remain". Plans correct the predictions by the median of those errors, and their spread
+//!   it (5-fold cross-validation) gives, for every point of progress, how far "what remained"
+//!   exceeded "what was predicted to remain". Plans correct the predictions by the median of those errors, and their spread
 //!   says which scale-outs the model cannot tell apart.
 //! - **Price of speed.** A run that cannot meet its target gets the smallest scale-out nearly as
 //!   fast as the fastest (within the model's error spread), not the largest.
