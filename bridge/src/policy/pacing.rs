@@ -11,8 +11,8 @@
 //!   predictions of the remaining jobs.
 //! - **The model's own errors.** Replaying each earlier run through predictions fitted without
 //!   it (5-fold cross-validation) gives, for every point of progress, how far "what remained"
-//!   exceeded "what was predicted to remain". Plans correct the predictions by the median of those errors, and their spread
-//!   says which scale-outs the model cannot tell apart.
+//!   exceeded "what was predicted to remain". Plans correct the predictions by the median of
+//!   those errors, and their spread says which scale-outs the model cannot tell apart.
 //! - **Price of speed.** A run that cannot meet its target gets the smallest scale-out nearly as
 //!   fast as the fastest (within the model's error spread), not the largest.
 //! - **Actuation delay.** A scale-up helps only once the executors are up; until then the run
