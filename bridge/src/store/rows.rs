@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use pacer_protocol::Stage;
-use rusqlite::{params, CachedStatement, Connection, Row};
+use rusqlite::{params, CachedStatement, Connection, Row, ToSql};
 
 /// A table and the columns a row type writes, in the order it binds them.
 pub struct Columns {
@@ -257,17 +257,25 @@ pub struct JobEndRow {
     pub stages: Vec<Stage>,
 }
 
-impl JobEndRow {
-    pub const COLUMNS: Columns = Columns {
-        table: "jobs",
-        names: &[
+/// The columns a job's end writes, in the order [`JobEndRow::upsert`] binds them, then `$extra`.
+macro_rules! job_end_names {
+    ($($extra:literal),*) => {
+        &[
             "app_event_id",
             "job_id",
             "end_ms",
             "end_scale_out",
             "rescaling_time_ratio",
             "predicted_end_ms",
-        ],
+            $($extra,)*
+        ]
+    };
+}
+
+impl JobEndRow {
+    pub const COLUMNS: Columns = Columns {
+        table: "jobs",
+        names: job_end_names!(),
     };
 
     /// The stage records, one row per stage of the job.
@@ -303,29 +311,12 @@ impl JobEndRow {
     /// [`JobStartRow::upsert`] and then [`JobEndRow::upsert`] make, in one write.
     pub const WITH_START_COLUMNS: Columns = Columns {
         table: "jobs",
-        names: &[
-            "app_event_id",
-            "job_id",
-            "end_ms",
-            "end_scale_out",
-            "rescaling_time_ratio",
-            "predicted_end_ms",
-            "start_ms",
-            "start_scale_out",
-        ],
+        names: job_end_names!("start_ms", "start_scale_out"),
     };
 
     pub(super) fn upsert(&self, s: &mut Statements) -> rusqlite::Result<()> {
         static SQL: LazyLock<String> = LazyLock::new(|| JobEndRow::COLUMNS.upsert(&JOB_KEY));
-        s.get(&SQL)?.execute(params![
-            self.app_event_id,
-            self.job_id,
-            self.end_ms,
-            self.scale_out,
-            self.rescaling_time_ratio,
-            self.predicted_end_ms
-        ])?;
-        self.insert_stages(s)
+        self.write(s, &SQL, None)
     }
 
     /// [`JobEndRow::upsert`] with the job's start (of the same job) in the same write.
@@ -340,16 +331,33 @@ impl JobEndRow {
             (&start.app_event_id, start.job_id),
             (&self.app_event_id, self.job_id)
         );
-        s.get(&SQL)?.execute(params![
-            self.app_event_id,
-            self.job_id,
-            self.end_ms,
-            self.scale_out,
-            self.rescaling_time_ratio,
-            self.predicted_end_ms,
-            start.start_ms,
-            start.scale_out
-        ])?;
+        self.write(s, &SQL, Some(start))
+    }
+
+    /// Binds the job's end (and its start, if given) in `job_end_names!`'s order.
+    fn write(
+        &self,
+        s: &mut Statements,
+        sql: &'static String,
+        start: Option<&JobStartRow>,
+    ) -> rusqlite::Result<()> {
+        let (start_ms, start_scale_out) = start.map(|j| (j.start_ms, j.scale_out)).unzip();
+        let values: [&dyn ToSql; 8] = [
+            &self.app_event_id,
+            &self.job_id,
+            &self.end_ms,
+            &self.scale_out,
+            &self.rescaling_time_ratio,
+            &self.predicted_end_ms,
+            &start_ms,
+            &start_scale_out,
+        ];
+        let columns = match start {
+            Some(_) => JobEndRow::WITH_START_COLUMNS,
+            None => JobEndRow::COLUMNS,
+        };
+        let bound = columns.names.len();
+        s.get(sql)?.execute(&values[..bound])?;
         self.insert_stages(s)
     }
 
