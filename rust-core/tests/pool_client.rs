@@ -94,12 +94,13 @@ fn external_executors_are_acquired_released_after_the_kill_and_ended_with_the_ap
     );
     core.on_application_start(APP, "App", 1_000);
     // No executor from the cluster manager: the first target goes to the pool, and all of
-    // the bridge's 3 once it answered (the actions for Spark are only totals of 0).
+    // the bridge's 3 once it answered (the actions for Spark are only totals of 0). The
+    // dispatcher records a request before the core has read its reply, so both are awaited.
     wait_until("3 executors placed", || {
         for action in core.next_actions(Duration::from_millis(20)) {
             assert!(matches!(action, Action::RequestTotal(0)), "{action:?}");
         }
-        acquired(&dispatcher).len() == 3
+        acquired(&dispatcher).len() == 3 && core.stats().external_starting == 3
     });
     let first = &requests_of(&dispatcher, "acquire")[0];
     assert_eq!(first["app_id"], APP);
@@ -112,7 +113,6 @@ fn external_executors_are_acquired_released_after_the_kill_and_ended_with_the_ap
         (Some("3.5"), Some(768))
     );
     let ids = acquired(&dispatcher);
-    assert_eq!(core.stats().external_starting, 3);
     for id in &ids {
         core.on_executor_added(id, "127.0.0.2", 2_000, true);
     }
