@@ -2,7 +2,7 @@
 //! bandwidths by leave-one-scale-out cross-validation on the interior scale-outs.
 
 use super::ernest::Ernest;
-use super::kernel::KernelRegression;
+use super::kernel::{self, KernelRegression};
 
 /// Candidate bandwidths, in executors: 1, 2, ..., 100.
 const BANDWIDTHS: std::ops::RangeInclusive<u32> = 1..=100;
@@ -13,28 +13,8 @@ pub enum Bell {
     Kernel(KernelRegression),
 }
 
-#[derive(Clone, Copy)]
-enum Candidate {
-    Ernest,
-    Kernel(f64),
-}
-
-impl Candidate {
-    fn fit(self, xs: &[f64], ys: &[f64]) -> Bell {
-        match self {
-            Candidate::Ernest => Bell::Ernest(Ernest::fit(xs, ys)),
-            Candidate::Kernel(h) => Bell::Kernel(KernelRegression::fit(h, xs, ys)),
-        }
-    }
-}
-
 impl Bell {
     pub fn fit(xs: &[f64], ys: &[f64]) -> Bell {
-        let mut candidates: Vec<Candidate> = BANDWIDTHS
-            .map(|h| Candidate::Kernel(f64::from(h)))
-            .collect();
-        candidates.push(Candidate::Ernest);
-
         let mut distinct: Vec<f64> = xs.to_vec();
         distinct.sort_by(f64::total_cmp);
         distinct.dedup();
@@ -45,33 +25,54 @@ impl Bell {
             &[]
         };
 
-        let mut best = (f64::INFINITY, Candidate::Ernest);
-        for &candidate in &candidates {
-            let mut total = 0.0;
-            for &s in held_out {
-                let (train, test): (Vec<usize>, Vec<usize>) =
-                    (0..xs.len()).partition(|&i| xs[i] != s);
-                let train_x: Vec<f64> = train.iter().map(|&i| xs[i]).collect();
-                let train_y: Vec<f64> = train.iter().map(|&i| ys[i]).collect();
-                let model = candidate.fit(&train_x, &train_y);
-                let error: f64 = test
-                    .iter()
-                    .map(|&i| ((model.predict(xs[i]) - ys[i]) / ys[i]).abs())
-                    .sum::<f64>()
-                    / test.len() as f64;
-                total += error;
+        // Mean relative error per candidate: the kernels by increasing bandwidth, then Ernest.
+        let kernels = BANDWIDTHS.count();
+        let mut totals = vec![0.0; kernels + 1];
+        let (mut train_x, mut train_y, mut test_y) = (Vec::new(), Vec::new(), Vec::new());
+        for &s in held_out {
+            train_x.clear();
+            train_y.clear();
+            test_y.clear();
+            for (&x, &y) in xs.iter().zip(ys) {
+                if x != s {
+                    train_x.push(x);
+                    train_y.push(y);
+                } else {
+                    test_y.push(y);
+                }
             }
-            let score = if held_out.is_empty() {
+            // Every held-out point lies at `s`: one prediction per candidate serves them all.
+            let error = |predicted: f64| -> f64 {
+                test_y
+                    .iter()
+                    .map(|&y| ((predicted - y) / y).abs())
+                    .sum::<f64>()
+                    / test_y.len() as f64
+            };
+            for (total, h) in totals.iter_mut().zip(BANDWIDTHS) {
+                *total += error(kernel::predict(f64::from(h), &train_x, &train_y, s));
+            }
+            totals[kernels] += error(Ernest::fit(&train_x, &train_y).predict(s));
+        }
+
+        let score = |total: f64| {
+            if held_out.is_empty() {
                 0.0
             } else {
                 total / held_out.len() as f64
-            };
-            // Strictly lower only: ties keep the earlier (narrower) candidate, as argmin does.
-            if score < best.0 {
-                best = (score, candidate);
+            }
+        };
+        // Strictly lower only: ties keep the earlier (narrower) candidate, as argmin does.
+        let mut best = (f64::INFINITY, kernels);
+        for (candidate, &total) in totals.iter().enumerate() {
+            if score(total) < best.0 {
+                best = (score(total), candidate);
             }
         }
-        best.1.fit(xs, ys)
+        match BANDWIDTHS.nth(best.1) {
+            Some(h) => Bell::Kernel(KernelRegression::fit(f64::from(h), xs, ys)),
+            None => Bell::Ernest(Ernest::fit(xs, ys)),
+        }
     }
 
     pub fn predict(&self, s: f64) -> f64 {

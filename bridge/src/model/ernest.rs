@@ -19,6 +19,7 @@ impl Ernest {
     /// with four features every support (16 of them) is tried and the best feasible one kept.
     pub fn fit(xs: &[f64], ys: &[f64]) -> Ernest {
         let rows: Vec<[f64; FEATURES]> = xs.iter().map(|&s| features(s)).collect();
+        let system = NormalEquations::of(&rows, ys);
         let mut best = Ernest {
             theta: [0.0; FEATURES],
         };
@@ -31,7 +32,7 @@ impl Ernest {
                 n += 1;
             }
             let columns = &columns[..n];
-            let Some(coefficients) = least_squares(&rows, ys, columns) else {
+            let Some(coefficients) = system.solve(columns) else {
                 continue;
             };
             let coefficients = &coefficients[..n];
@@ -60,24 +61,40 @@ impl Ernest {
     }
 }
 
-/// The least-squares coefficients of `columns` (the first `columns.len()` entries).
-fn least_squares(
-    rows: &[[f64; FEATURES]],
-    ys: &[f64],
-    columns: &[usize],
-) -> Option<[f64; FEATURES]> {
-    let n = columns.len();
-    let mut normal = [[0.0; FEATURES]; FEATURES];
-    let mut rhs = [0.0; FEATURES];
-    for (row, &y) in rows.iter().zip(ys) {
-        for (i, &ci) in columns.iter().enumerate() {
-            rhs[i] += row[ci] * y;
-            for (j, &cj) in columns.iter().enumerate() {
-                normal[i][j] += row[ci] * row[cj];
+/// The normal equations of all four features, summed once: every support's system is a
+/// sub-matrix of it.
+struct NormalEquations {
+    gram: [[f64; FEATURES]; FEATURES],
+    rhs: [f64; FEATURES],
+}
+
+impl NormalEquations {
+    fn of(rows: &[[f64; FEATURES]], ys: &[f64]) -> NormalEquations {
+        let mut gram = [[0.0; FEATURES]; FEATURES];
+        let mut rhs = [0.0; FEATURES];
+        for (row, &y) in rows.iter().zip(ys) {
+            for i in 0..FEATURES {
+                rhs[i] += row[i] * y;
+                for j in 0..FEATURES {
+                    gram[i][j] += row[i] * row[j];
+                }
             }
         }
+        NormalEquations { gram, rhs }
     }
-    solve(normal, rhs, n)
+
+    /// The least-squares coefficients of `columns` (the first `columns.len()` entries).
+    fn solve(&self, columns: &[usize]) -> Option<[f64; FEATURES]> {
+        let mut normal = [[0.0; FEATURES]; FEATURES];
+        let mut rhs = [0.0; FEATURES];
+        for (i, &ci) in columns.iter().enumerate() {
+            rhs[i] = self.rhs[ci];
+            for (j, &cj) in columns.iter().enumerate() {
+                normal[i][j] = self.gram[ci][cj];
+            }
+        }
+        solve(normal, rhs, columns.len())
+    }
 }
 
 fn residual(rows: &[[f64; FEATURES]], ys: &[f64], theta: &[f64; FEATURES]) -> f64 {
