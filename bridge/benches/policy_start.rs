@@ -48,7 +48,11 @@ fn history(shape: Shape, runs: usize) -> Vec<RunRecord> {
             };
             let jobs: Vec<JobRecord> = (0..JOBS_PER_RUN)
                 .map(|job_id| {
-                    let scale_out = if job_id < JOBS_PER_RUN / 2 { first } else { second };
+                    let scale_out = if job_id < JOBS_PER_RUN / 2 {
+                        first
+                    } else {
+                        second
+                    };
                     let ideal = 2_000.0 + 240_000.0 / f64::from(scale_out);
                     JobRecord {
                         job_id,

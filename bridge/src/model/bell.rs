@@ -69,7 +69,7 @@ impl Bell {
                 best = (score(total), candidate);
             }
         }
-        match BANDWIDTHS.nth(best.1) {
+        match BANDWIDTHS.clone().nth(best.1) {
             Some(h) => Bell::Kernel(KernelRegression::fit(f64::from(h), xs, ys)),
             None => Bell::Ernest(Ernest::fit(xs, ys)),
         }

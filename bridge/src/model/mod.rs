@@ -9,7 +9,7 @@ mod run_speed;
 pub use bell::Bell;
 pub use ernest::Ernest;
 pub use kernel::KernelRegression;
-pub use run_speed::run_speeds;
+pub use run_speed::{CellEntry, JobCells};
 
 use crate::history::ScaleOutRange;
 

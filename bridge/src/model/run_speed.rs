@@ -7,8 +7,6 @@
 //! (job, scale-out) cells: log duration = run's log speed + cell's log duration, by
 //! alternating least squares. A run that shares no cell keeps speed 1 (no evidence).
 
-use std::collections::BTreeMap;
-
 use crate::history::RunRecord;
 use crate::stats::median;
 
@@ -17,56 +15,124 @@ const TOLERANCE: f64 = 1e-4;
 /// It converges geometrically; this bounds the work on histories where it is slow.
 const MAX_ROUNDS: usize = 200;
 
-/// The speed of each run of `history` (same order), scaled so that the median run with
-/// evidence has speed 1.
-pub fn run_speeds(history: &[&RunRecord]) -> Vec<f64> {
-    let mut cells: BTreeMap<(i64, u32), Vec<(usize, f64)>> = BTreeMap::new();
-    for (run, record) in history.iter().enumerate() {
-        for job in &record.jobs {
-            let log_duration = (job.duration_ms.max(1) as f64).ln();
-            cells
-                .entry((job.job_id, job.scale_out))
-                .or_default()
-                .push((run, log_duration));
+/// One finished job of a history as an entry of its (job, scale-out) cell.
+#[derive(Debug, Clone, Copy)]
+pub struct CellEntry {
+    pub job_id: i64,
+    pub scale_out: u32,
+    /// The run's position in the history (or subset) the cells were made of.
+    pub run: usize,
+    pub duration_ms: f64,
+    log_duration: f64,
+}
+
+/// The jobs of a history grouped by (job, scale-out) cell, in cell order and, within a cell,
+/// in run order: built once per history, then for any subset of its runs by filtering (which
+/// keeps that order, so a subset's cells are exactly those built from its runs).
+pub struct JobCells {
+    entries: Vec<CellEntry>,
+    runs: usize,
+}
+
+impl JobCells {
+    pub fn of(history: &[&RunRecord]) -> JobCells {
+        let mut entries: Vec<CellEntry> = history
+            .iter()
+            .enumerate()
+            .flat_map(|(run, record)| {
+                record.jobs.iter().map(move |job| CellEntry {
+                    job_id: job.job_id,
+                    scale_out: job.scale_out,
+                    run,
+                    duration_ms: job.duration_ms as f64,
+                    log_duration: (job.duration_ms.max(1) as f64).ln(),
+                })
+            })
+            .collect();
+        entries.sort_by_key(|e| (e.job_id, e.scale_out));
+        JobCells {
+            entries,
+            runs: history.len(),
         }
     }
-    cells.retain(|_, entries| entries.len() >= 2);
-    let mut log_speed = vec![0.0; history.len()];
-    for _ in 0..MAX_ROUNDS {
-        // Per run: the sum and count of its durations' excess over their cells' means.
-        let mut excess = vec![(0.0, 0usize); history.len()];
-        for entries in cells.values() {
-            let cell = entries
-                .iter()
-                .map(|&(run, d)| d - log_speed[run])
-                .sum::<f64>()
-                / entries.len() as f64;
-            for &(run, d) in entries {
-                excess[run].0 += d - cell;
-                excess[run].1 += 1;
+
+    /// The cells of the runs `keep` selects, renumbered in order.
+    pub fn subset(&self, keep: impl Fn(usize) -> bool) -> JobCells {
+        let mut renumbered = vec![None; self.runs];
+        let mut runs = 0;
+        for (run, slot) in renumbered.iter_mut().enumerate() {
+            if keep(run) {
+                *slot = Some(runs);
+                runs += 1;
             }
         }
-        let evidenced: Vec<f64> = excess
+        let entries = self
+            .entries
             .iter()
-            .filter(|e| e.1 > 0)
-            .map(|&(sum, n)| sum / n as f64)
+            .filter_map(|e| renumbered[e.run].map(|run| CellEntry { run, ..*e }))
             .collect();
-        let middle = median(&evidenced).unwrap_or(0.0);
-        let next: Vec<f64> = excess
-            .iter()
-            .map(|&(sum, n)| if n == 0 { 0.0 } else { sum / n as f64 - middle })
-            .collect();
-        let moved = next
-            .iter()
-            .zip(&log_speed)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f64::max);
-        log_speed = next;
-        if moved < TOLERANCE {
-            break;
-        }
+        JobCells { entries, runs }
     }
-    log_speed.iter().map(|l| l.exp()).collect()
+
+    /// Every entry, by cell: each job's entries are contiguous, by increasing scale-out.
+    pub fn entries(&self) -> &[CellEntry] {
+        &self.entries
+    }
+
+    /// The speed of each run (in order), scaled so that the median run with evidence has
+    /// speed 1.
+    pub fn run_speeds(&self) -> Vec<f64> {
+        let shared: Vec<&[CellEntry]> = self
+            .entries
+            .chunk_by(|a, b| (a.job_id, a.scale_out) == (b.job_id, b.scale_out))
+            .filter(|cell| cell.len() >= 2)
+            .collect();
+        // Per run: how many of its durations lie in shared cells (the same every round).
+        let mut counts = vec![0usize; self.runs];
+        for entry in shared.iter().flat_map(|cell| cell.iter()) {
+            counts[entry.run] += 1;
+        }
+        let mut log_speed = vec![0.0; self.runs];
+        let mut next = vec![0.0; self.runs];
+        let mut excess = vec![0.0; self.runs];
+        let mut evidenced = Vec::with_capacity(self.runs);
+        for _ in 0..MAX_ROUNDS {
+            // Per run: the sum of its durations' excess over their cells' means.
+            excess.fill(0.0);
+            for cell in &shared {
+                let mean = cell
+                    .iter()
+                    .map(|e| e.log_duration - log_speed[e.run])
+                    .sum::<f64>()
+                    / cell.len() as f64;
+                for e in cell.iter() {
+                    excess[e.run] += e.log_duration - mean;
+                }
+            }
+            evidenced.clear();
+            evidenced.extend(
+                excess
+                    .iter()
+                    .zip(&counts)
+                    .filter(|(_, &n)| n > 0)
+                    .map(|(&sum, &n)| sum / n as f64),
+            );
+            let middle = median(&evidenced).unwrap_or(0.0);
+            for ((slot, &sum), &n) in next.iter_mut().zip(&excess).zip(&counts) {
+                *slot = if n == 0 { 0.0 } else { sum / n as f64 - middle };
+            }
+            let moved = next
+                .iter()
+                .zip(&log_speed)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            std::mem::swap(&mut log_speed, &mut next);
+            if moved < TOLERANCE {
+                break;
+            }
+        }
+        log_speed.iter().map(|l| l.exp()).collect()
+    }
 }
 
 #[cfg(test)]
@@ -104,7 +170,7 @@ mod tests {
             run(2, &[4, 4, 16, 16], 0.8),
         ];
         let history: Vec<&RunRecord> = runs.iter().collect();
-        let speeds = run_speeds(&history);
+        let speeds = JobCells::of(&history).run_speeds();
         for (got, want) in speeds.iter().zip([1.0, 1.5, 0.8]) {
             assert!((got - want).abs() < 0.01, "{speeds:?}");
         }
@@ -114,6 +180,6 @@ mod tests {
     fn runs_without_shared_cells_keep_speed_one() {
         let runs = [run(0, &[4, 4], 2.0), run(1, &[8, 8], 0.5)];
         let history: Vec<&RunRecord> = runs.iter().collect();
-        assert_eq!(run_speeds(&history), vec![1.0, 1.0]);
+        assert_eq!(JobCells::of(&history).run_speeds(), vec![1.0, 1.0]);
     }
 }

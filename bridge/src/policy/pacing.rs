@@ -28,8 +28,8 @@ use super::{
     MIN_MODEL_RUNS,
 };
 use crate::history::{JobRecord, JobScaleOut, RunRecord, ScaleOutRange};
-use crate::model::{ellis_predictions, run_speeds, Interpolation};
-use crate::stats::{durations_by_job, median_per_scale_out, quantile, quantile_sorted};
+use crate::model::{ellis_predictions, Interpolation, JobCells};
+use crate::stats::{median, quantile, quantile_sorted};
 
 /// Runs are planned to meet the target at this percentile of the model's errors: the
 /// expected run, corrected for its own speed (see docs/POLICY.md for why not higher).
@@ -80,6 +80,20 @@ struct Model {
     prior_ms: f64,
 }
 
+/// An earlier run with its jobs in job-id order, as calibration replays it.
+struct Replayed<'a> {
+    run: &'a RunRecord,
+    jobs: Vec<JobRecord>,
+}
+
+impl Replayed<'_> {
+    fn of(run: &RunRecord) -> Replayed<'_> {
+        let mut jobs = run.jobs.clone();
+        jobs.sort_by_key(|j| j.job_id);
+        Replayed { run, jobs }
+    }
+}
+
 struct PacerPlan {
     spec: RunSpec,
     initial: Decision,
@@ -127,19 +141,23 @@ impl Model {
     /// the history is replayed through a model fitted on the other folds (in-sample errors
     /// are too small: the curves pass through those very runs).
     fn fit(history: &[&RunRecord], range: ScaleOutRange) -> Model {
-        let mut model = Model::uncalibrated(history, range);
+        let cells = JobCells::of(history);
+        let replayed: Vec<Replayed> = history.iter().map(|run| Replayed::of(run)).collect();
+        let mut model = Model::uncalibrated(history, &cells, range);
         model.errors = if history.len() >= CALIBRATION_FOLDS * 2 {
             let mut errors = Vec::new();
             for fold in 0..CALIBRATION_FOLDS {
-                let in_fold = |i: &usize| i % CALIBRATION_FOLDS == fold;
-                let pick = |inside: bool| -> Vec<&RunRecord> {
-                    (0..history.len())
-                        .filter(|i| in_fold(i) == inside)
-                        .map(|i| history[i])
-                        .collect()
-                };
-                let (held_out, kept) = (pick(true), pick(false));
-                let fold_errors = Model::uncalibrated(&kept, range).calibrate(&held_out, range);
+                let in_fold = |i: usize| i % CALIBRATION_FOLDS == fold;
+                let kept: Vec<&RunRecord> = (0..history.len())
+                    .filter(|&i| !in_fold(i))
+                    .map(|i| history[i])
+                    .collect();
+                let held_out: Vec<&Replayed> = (0..history.len())
+                    .filter(|&i| in_fold(i))
+                    .map(|i| &replayed[i])
+                    .collect();
+                let fold_model = Model::uncalibrated(&kept, &cells.subset(|i| !in_fold(i)), range);
+                let fold_errors = fold_model.calibrate(&held_out, range);
                 if errors.len() < fold_errors.len() {
                     errors.resize(fold_errors.len(), Vec::new());
                 }
@@ -149,38 +167,40 @@ impl Model {
             }
             errors
         } else {
-            model.calibrate(history, range)
+            model.calibrate(&replayed.iter().collect::<Vec<_>>(), range)
         };
         model.pools = (0..model.errors.len()).map(|_| OnceLock::new()).collect();
         model
     }
 
-    /// Curves, non-job time and the speed prior, fitted on `history`; no calibration yet.
-    fn uncalibrated(history: &[&RunRecord], range: ScaleOutRange) -> Model {
+    /// Curves, non-job time and the speed prior, fitted on `history` (whose jobs `cells`
+    /// holds); no calibration yet.
+    fn uncalibrated(history: &[&RunRecord], cells: &JobCells, range: ScaleOutRange) -> Model {
         // Job ids seen in at least half of the runs; robust points: the median per scale-out of
         // the durations, each divided by its run's speed (the scale effect net of run speed).
-        let speeds = run_speeds(history);
-        let jobs = history
-            .iter()
-            .zip(&speeds)
-            .flat_map(|(r, &speed)| r.jobs.iter().map(move |j| (j, speed)));
-        let predictions: BTreeMap<i64, Vec<f64>> = durations_by_job(
-            jobs.map(|(j, speed)| (j.job_id, j.scale_out, j.duration_ms as f64 / speed)),
-        )
-        .into_iter()
-        .filter(|(_, durations)| durations.len() * 2 >= history.len())
-        .map(|(job_id, durations)| {
-            let robust: Vec<(f64, f64)> = median_per_scale_out(&durations)
-                .into_iter()
-                .map(|(s, d)| (f64::from(s), d))
-                .collect();
-            let predicted = ellis_predictions(&robust, range, Interpolation::Bell)
-                .into_iter()
-                .map(|p| p.max(1.0))
-                .collect();
-            (job_id, predicted)
-        })
-        .collect();
+        let speeds = cells.run_speeds();
+        let mut durations = Vec::new();
+        let predictions: BTreeMap<i64, Vec<f64>> = cells
+            .entries()
+            .chunk_by(|a, b| a.job_id == b.job_id)
+            .filter(|job| job.len() * 2 >= history.len())
+            .map(|job| {
+                let robust: Vec<(f64, f64)> = job
+                    .chunk_by(|a, b| a.scale_out == b.scale_out)
+                    .map(|cell| {
+                        durations.clear();
+                        durations.extend(cell.iter().map(|e| e.duration_ms / speeds[e.run]));
+                        let middle = median(&durations).expect("a cell has entries");
+                        (f64::from(cell[0].scale_out), middle)
+                    })
+                    .collect();
+                let predicted = ellis_predictions(&robust, range, Interpolation::Bell)
+                    .into_iter()
+                    .map(|p| p.max(1.0))
+                    .collect();
+                (job[0].job_id, predicted)
+            })
+            .collect();
 
         let gaps: Vec<f64> = history
             .iter()
@@ -252,12 +272,10 @@ impl Model {
 
     /// Replays each earlier run through the predictions: after k jobs, actual remaining time
     /// over speed-corrected predicted remaining time.
-    fn calibrate(&self, history: &[&RunRecord], range: ScaleOutRange) -> Vec<Vec<f64>> {
-        let longest = history.iter().map(|r| r.jobs.len()).max().unwrap_or(0);
+    fn calibrate(&self, runs: &[&Replayed], range: ScaleOutRange) -> Vec<Vec<f64>> {
+        let longest = runs.iter().map(|r| r.jobs.len()).max().unwrap_or(0);
         let mut errors = vec![Vec::new(); longest + 1];
-        for run in history {
-            let mut jobs = run.jobs.clone();
-            jobs.sort_by_key(|j| j.job_id);
+        for &Replayed { run, jobs } in runs {
             let gap =
                 (run.runtime_ms - run.total_job_time_ms()).max(0) as f64 / (jobs.len() + 1) as f64;
             let (mut done_actual, mut done_predicted, mut elapsed) = (0.0, 0.0, gap);
@@ -529,7 +547,8 @@ mod tests {
             .collect();
         let history: Vec<&RunRecord> = runs.iter().collect();
         let model = Model::fit(&history, range());
-        let in_sample = model.calibrate(&history, range());
+        let replayed: Vec<Replayed> = history.iter().map(|run| Replayed::of(run)).collect();
+        let in_sample = model.calibrate(&replayed.iter().collect::<Vec<_>>(), range());
         assert!(
             spread(&model.errors, 1) > 1.05 * spread(&in_sample, 1),
             "out of fold {:.3}, in sample {:.3}",
