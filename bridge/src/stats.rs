@@ -5,12 +5,24 @@ use std::collections::BTreeMap;
 
 /// Linear-interpolated quantile (type 7) of unsorted values; None for no values.
 pub fn quantile(values: &[f64], q: f64) -> Option<f64> {
+    quantile_in_place(&mut values.to_vec(), q)
+}
+
+/// [`quantile`], reordering `values` instead of copying them.
+pub fn quantile_in_place(values: &mut [f64], q: f64) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    quantile_sorted(&sorted, q)
+    // The one or two order statistics it needs, by selection rather than a full sort (the
+    // same values: `total_cmp` is a total order).
+    let (h, lo, hi) = rank(values.len(), q);
+    let (_, &mut low, above) = values.select_nth_unstable_by(lo, f64::total_cmp);
+    let high = if hi > lo {
+        above.iter().copied().min_by(f64::total_cmp).unwrap_or(low)
+    } else {
+        low
+    };
+    Some(interpolate(low, high, h - lo as f64))
 }
 
 /// [`quantile`] of values already sorted by `f64::total_cmp`.
@@ -18,14 +30,28 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
     if sorted.is_empty() {
         return None;
     }
-    let h = (sorted.len() - 1) as f64 * q.clamp(0.0, 1.0);
-    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
-    Some(sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo]))
+    let (h, lo, hi) = rank(sorted.len(), q);
+    Some(interpolate(sorted[lo], sorted[hi], h - lo as f64))
+}
+
+/// Where quantile `q` of `n` sorted values lies: its fractional rank and the ranks around it.
+fn rank(n: usize, q: f64) -> (f64, usize, usize) {
+    let h = (n - 1) as f64 * q.clamp(0.0, 1.0);
+    (h, h.floor() as usize, h.ceil() as usize)
+}
+
+fn interpolate(low: f64, high: f64, fraction: f64) -> f64 {
+    low + fraction * (high - low)
 }
 
 /// The median (the middle value, or the mean of the two middle ones); None for no values.
 pub fn median(values: &[f64]) -> Option<f64> {
     quantile(values, 0.5)
+}
+
+/// [`median`], reordering `values` instead of copying them.
+pub fn median_in_place(values: &mut [f64]) -> Option<f64> {
+    quantile_in_place(values, 0.5)
 }
 
 /// The durations (ms) of each job id, as (scale-out, duration) in the order given.

@@ -16,7 +16,7 @@ pub enum Bell {
 impl Bell {
     pub fn fit(xs: &[f64], ys: &[f64]) -> Bell {
         let mut distinct: Vec<f64> = xs.to_vec();
-        distinct.sort_by(f64::total_cmp);
+        distinct.sort_unstable_by(f64::total_cmp);
         distinct.dedup();
         // Hold out each interior scale-out in turn (the extremes are never extrapolated to).
         let held_out: &[f64] = if distinct.len() > 2 {

@@ -85,15 +85,29 @@ impl NormalEquations {
 
     /// The least-squares coefficients of `columns` (the first `columns.len()` entries).
     fn solve(&self, columns: &[usize]) -> Option<[f64; FEATURES]> {
-        let mut normal = [[0.0; FEATURES]; FEATURES];
-        let mut rhs = [0.0; FEATURES];
+        // One instance per size, so the elimination's loops have constant bounds.
+        match columns.len() {
+            1 => self.solve_sized::<1>(columns),
+            2 => self.solve_sized::<2>(columns),
+            3 => self.solve_sized::<3>(columns),
+            4 => self.solve_sized::<4>(columns),
+            _ => None,
+        }
+    }
+
+    fn solve_sized<const N: usize>(&self, columns: &[usize]) -> Option<[f64; FEATURES]> {
+        let mut normal = [[0.0; N]; N];
+        let mut rhs = [0.0; N];
         for (i, &ci) in columns.iter().enumerate() {
             rhs[i] = self.rhs[ci];
             for (j, &cj) in columns.iter().enumerate() {
                 normal[i][j] = self.gram[ci][cj];
             }
         }
-        solve(normal, rhs, columns.len())
+        let solution = solve(normal, rhs, N)?;
+        let mut coefficients = [0.0; FEATURES];
+        coefficients[..N].copy_from_slice(&solution);
+        Some(coefficients)
     }
 }
 

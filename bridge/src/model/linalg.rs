@@ -3,6 +3,7 @@
 /// Solves `a · x = b` for a small square system of `n ≤ M` unknowns (the first `n` rows and
 /// columns of `a` and entries of `b`) by Gaussian elimination with partial pivoting, without
 /// allocating. Returns None when the system is singular (to working precision).
+#[inline]
 pub fn solve<const M: usize>(mut a: [[f64; M]; M], mut b: [f64; M], n: usize) -> Option<[f64; M]> {
     let scale = a[..n]
         .iter()

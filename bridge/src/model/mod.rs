@@ -65,7 +65,7 @@ pub fn ellis_predictions(
 
 pub fn distinct_count(xs: &[f64]) -> usize {
     let mut sorted = xs.to_vec();
-    sorted.sort_by(f64::total_cmp);
+    sorted.sort_unstable_by(f64::total_cmp);
     sorted.dedup();
     sorted.len()
 }

@@ -8,7 +8,7 @@
 //! alternating least squares. A run that shares no cell keeps speed 1 (no evidence).
 
 use crate::history::RunRecord;
-use crate::stats::median;
+use crate::stats::median_in_place;
 
 /// The alternation stops when no run's log speed moves by more than this (0.01 %).
 const TOLERANCE: f64 = 1e-4;
@@ -117,7 +117,7 @@ impl JobCells {
                     .filter(|(_, &n)| n > 0)
                     .map(|(&sum, &n)| sum / n as f64),
             );
-            let middle = median(&evidenced).unwrap_or(0.0);
+            let middle = median_in_place(&mut evidenced).unwrap_or(0.0);
             for ((slot, &sum), &n) in next.iter_mut().zip(&excess).zip(&counts) {
                 *slot = if n == 0 { 0.0 } else { sum / n as f64 - middle };
             }

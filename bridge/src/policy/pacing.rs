@@ -20,7 +20,6 @@
 //! - **Hysteresis.** Scaling down needs a stricter percentile (95th) than keeping, so a run
 //!   does not flap between two scale-outs.
 
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use super::{
@@ -29,7 +28,7 @@ use super::{
 };
 use crate::history::{JobRecord, JobScaleOut, RunRecord, ScaleOutRange};
 use crate::model::{ellis_predictions, Interpolation, JobCells};
-use crate::stats::{median, quantile, quantile_sorted};
+use crate::stats::{median_in_place, quantile, quantile_sorted};
 
 /// Runs are planned to meet the target at this percentile of the model's errors: the
 /// expected run, corrected for its own speed (see docs/POLICY.md for why not higher).
@@ -60,11 +59,11 @@ impl Pacer {
 }
 
 struct Model {
-    /// Predicted duration per job id (jobs seen in at least half of the earlier runs) at every
-    /// scale-out of the range.
-    predictions: BTreeMap<i64, Vec<f64>>,
-    /// The job ids of `predictions`, in order.
+    /// The job ids with predictions (those seen in at least half of the earlier runs), in
+    /// order.
     job_ids: Vec<i64>,
+    /// The predicted duration of each job of `job_ids` at every scale-out of the range.
+    predictions: Vec<Vec<f64>>,
     /// `remaining_after[i][x]`: the predicted time left when the jobs from `job_ids[i]` on are
     /// still to come, at the scale-out of range index `x` (what `remaining` answers, summed
     /// once at fitting instead of at every decision).
@@ -180,7 +179,7 @@ impl Model {
         // the durations, each divided by its run's speed (the scale effect net of run speed).
         let speeds = cells.run_speeds();
         let mut durations = Vec::new();
-        let predictions: BTreeMap<i64, Vec<f64>> = cells
+        let (job_ids, predictions): (Vec<i64>, Vec<Vec<f64>>) = cells
             .entries()
             .chunk_by(|a, b| a.job_id == b.job_id)
             .filter(|job| job.len() * 2 >= history.len())
@@ -190,7 +189,7 @@ impl Model {
                     .map(|cell| {
                         durations.clear();
                         durations.extend(cell.iter().map(|e| e.duration_ms / speeds[e.run]));
-                        let middle = median(&durations).expect("a cell has entries");
+                        let middle = median_in_place(&mut durations).expect("a cell has entries");
                         (f64::from(cell[0].scale_out), middle)
                     })
                     .collect();
@@ -200,7 +199,7 @@ impl Model {
                     .collect();
                 (job[0].job_id, predicted)
             })
-            .collect();
+            .unzip();
 
         let gaps: Vec<f64> = history
             .iter()
@@ -211,16 +210,15 @@ impl Model {
         // Expected non-job time per job (spread evenly, one share after the last job too).
         let gap_ms = quantile(&gaps, 0.5).unwrap_or(0.0);
         let typical = predictions
-            .values()
+            .iter()
             .map(|p| p[range.index(range.midpoint())])
             .sum::<f64>();
         let prior_ms = typical / predictions.len().max(1) as f64;
-        let upcoming: Vec<&Vec<f64>> = predictions.values().collect();
-        let remaining_after = (0..=upcoming.len())
+        let remaining_after = (0..=predictions.len())
             .map(|i| {
                 (0..range.len())
                     .map(|x| {
-                        let (count, time) = upcoming[i..]
+                        let (count, time) = predictions[i..]
                             .iter()
                             .fold((0usize, 0.0), |(n, t), p| (n + 1, t + p[x]));
                         time + (count + 1) as f64 * gap_ms
@@ -228,10 +226,9 @@ impl Model {
                     .collect()
             })
             .collect();
-        let job_ids = predictions.keys().copied().collect();
         Model {
-            predictions,
             job_ids,
+            predictions,
             remaining_after,
             errors: Vec::new(),
             pools: Vec::new(),
@@ -240,9 +237,8 @@ impl Model {
     }
 
     fn predicted(&self, job_id: i64, scale_out: u32, range: ScaleOutRange) -> Option<f64> {
-        self.predictions
-            .get(&job_id)
-            .map(|p| p[range.index(scale_out)])
+        let i = self.job_ids.binary_search(&job_id).ok()?;
+        Some(self.predictions[i][range.index(scale_out)])
     }
 
     /// Observed speed after some jobs: actual over predicted time, shrunk towards 1.
@@ -263,11 +259,17 @@ impl Model {
 
     /// Predicted time left after the job `after` (None: before any), at scale-out `x`.
     fn remaining(&self, after: Option<i64>, x: u32, range: ScaleOutRange) -> f64 {
+        self.remaining_at_each(after)[range.index(x)]
+    }
+
+    /// Predicted time left after the job `after` (None: before any), at each scale-out of the
+    /// range.
+    fn remaining_at_each(&self, after: Option<i64>) -> &[f64] {
         let first_upcoming = match after {
             Some(job_id) => self.job_ids.partition_point(|&id| id <= job_id),
             None => 0,
         };
-        self.remaining_after[first_upcoming][range.index(x)]
+        &self.remaining_after[first_upcoming]
     }
 
     /// Replays each earlier run through the predictions: after k jobs, actual remaining time
@@ -326,7 +328,7 @@ impl Model {
                     break;
                 }
             }
-            pool.sort_by(f64::total_cmp);
+            pool.sort_unstable_by(f64::total_cmp);
             pool
         });
         // No evidence of errors: no margin.
@@ -392,7 +394,7 @@ impl RunPlan for PacerPlan {
         let range = self.spec.range;
         let current = range.clamp(i64::from(ended.current_scale_out));
         // Nothing to decide when no known job is left.
-        model.predictions.range(ended.job_id + 1..).next()?;
+        model.job_ids.last().filter(|&&last| last > ended.job_id)?;
         let speed = model.run_speed(ended.jobs_done, range);
         let budget = (self.spec.target_ms - (ended.end_ms - self.spec.start_ms)) as f64;
         let k = ended.jobs_done.len();
@@ -400,17 +402,14 @@ impl RunPlan for PacerPlan {
         // Time left at scale-out x: a scale-up only helps once its executors are up. The
         // predicted remaining work per scale-out is the same at every confidence; only the
         // factor on it changes.
-        let remaining: Vec<f64> = range
-            .values()
-            .map(|x| model.remaining(Some(ended.job_id), x, range))
-            .collect();
+        let remaining = model.remaining_at_each(Some(ended.job_id));
         let remaining_at_current = remaining[range.index(current)];
         let time_left = |confidence: f64| -> Vec<f64> {
             let factor = speed * model.margin(k, confidence);
             let at_current = factor * remaining_at_current;
             range
                 .values()
-                .zip(&remaining)
+                .zip(remaining)
                 .map(|(x, left)| {
                     let at_x = factor * left;
                     if x <= current {
