@@ -36,19 +36,16 @@ pub struct JobCells {
 
 impl JobCells {
     pub fn of(history: &[&RunRecord]) -> JobCells {
-        let mut entries: Vec<CellEntry> = history
-            .iter()
-            .enumerate()
-            .flat_map(|(run, record)| {
-                record.jobs.iter().map(move |job| CellEntry {
-                    job_id: job.job_id,
-                    scale_out: job.scale_out,
-                    run,
-                    duration_ms: job.duration_ms as f64,
-                    log_duration: (job.duration_ms.max(1) as f64).ln(),
-                })
+        let mut entries = Vec::with_capacity(history.iter().map(|r| r.jobs.len()).sum());
+        entries.extend(history.iter().enumerate().flat_map(|(run, record)| {
+            record.jobs.iter().map(move |job| CellEntry {
+                job_id: job.job_id,
+                scale_out: job.scale_out,
+                run,
+                duration_ms: job.duration_ms as f64,
+                log_duration: (job.duration_ms.max(1) as f64).ln(),
             })
-            .collect();
+        }));
         entries.sort_by_key(|e| (e.job_id, e.scale_out));
         JobCells {
             entries,
@@ -66,11 +63,12 @@ impl JobCells {
                 runs += 1;
             }
         }
-        let entries = self
-            .entries
-            .iter()
-            .filter_map(|e| renumbered[e.run].map(|run| CellEntry { run, ..*e }))
-            .collect();
+        let mut entries = Vec::with_capacity(self.entries.len());
+        entries.extend(
+            self.entries
+                .iter()
+                .filter_map(|e| renumbered[e.run].map(|run| CellEntry { run, ..*e })),
+        );
         JobCells { entries, runs }
     }
 

@@ -20,6 +20,7 @@
 //! - **Hysteresis.** Scaling down needs a stricter percentile (95th) than keeping, so a run
 //!   does not flap between two scale-outs.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use super::{
@@ -62,12 +63,15 @@ struct Model {
     /// The job ids with predictions (those seen in at least half of the earlier runs), in
     /// order.
     job_ids: Vec<i64>,
-    /// The predicted duration of each job of `job_ids` at every scale-out of the range.
-    predictions: Vec<Vec<f64>>,
-    /// `remaining_after[i][x]`: the predicted time left when the jobs from `job_ids[i]` on are
-    /// still to come, at the scale-out of range index `x` (what `remaining` answers, summed
-    /// once at fitting instead of at every decision).
-    remaining_after: Vec<Vec<f64>>,
+    /// The predicted duration of each job of `job_ids` at every scale-out of the range: row
+    /// `i` of `width` values is job `job_ids[i]`'s.
+    predictions: Vec<f64>,
+    /// Row `i` (of `width` values): the predicted time left when the jobs from `job_ids[i]` on
+    /// are still to come, at each scale-out of the range (what `remaining` answers, summed
+    /// once at fitting instead of at every decision); one row more than `job_ids`.
+    remaining_after: Vec<f64>,
+    /// The scale-outs of the range: the length of each row.
+    width: usize,
     /// Calibration: for k finished jobs, the earlier runs' ratios of actual remaining time to
     /// speed-corrected predicted remaining time.
     errors: Vec<Vec<f64>>,
@@ -82,13 +86,19 @@ struct Model {
 /// An earlier run with its jobs in job-id order, as calibration replays it.
 struct Replayed<'a> {
     run: &'a RunRecord,
-    jobs: Vec<JobRecord>,
+    jobs: Cow<'a, [JobRecord]>,
 }
 
 impl Replayed<'_> {
     fn of(run: &RunRecord) -> Replayed<'_> {
-        let mut jobs = run.jobs.clone();
-        jobs.sort_by_key(|j| j.job_id);
+        // Runs come from the store in job order: borrowed then, sorted copies otherwise.
+        let jobs = if run.jobs.is_sorted_by_key(|j| j.job_id) {
+            Cow::Borrowed(run.jobs.as_slice())
+        } else {
+            let mut jobs = run.jobs.clone();
+            jobs.sort_by_key(|j| j.job_id);
+            Cow::Owned(jobs)
+        };
         Replayed { run, jobs }
     }
 }
@@ -178,28 +188,27 @@ impl Model {
         // Job ids seen in at least half of the runs; robust points: the median per scale-out of
         // the durations, each divided by its run's speed (the scale effect net of run speed).
         let speeds = cells.run_speeds();
+        let width = range.len();
         let mut durations = Vec::new();
-        let (job_ids, predictions): (Vec<i64>, Vec<Vec<f64>>) = cells
+        let mut robust = Vec::new();
+        let mut job_ids = Vec::new();
+        let mut predictions = Vec::new();
+        for job in cells
             .entries()
             .chunk_by(|a, b| a.job_id == b.job_id)
             .filter(|job| job.len() * 2 >= history.len())
-            .map(|job| {
-                let robust: Vec<(f64, f64)> = job
-                    .chunk_by(|a, b| a.scale_out == b.scale_out)
-                    .map(|cell| {
-                        durations.clear();
-                        durations.extend(cell.iter().map(|e| e.duration_ms / speeds[e.run]));
-                        let middle = median_in_place(&mut durations).expect("a cell has entries");
-                        (f64::from(cell[0].scale_out), middle)
-                    })
-                    .collect();
-                let predicted = ellis_predictions(&robust, range, Interpolation::Bell)
-                    .into_iter()
-                    .map(|p| p.max(1.0))
-                    .collect();
-                (job[0].job_id, predicted)
-            })
-            .unzip();
+        {
+            robust.clear();
+            robust.extend(job.chunk_by(|a, b| a.scale_out == b.scale_out).map(|cell| {
+                durations.clear();
+                durations.extend(cell.iter().map(|e| e.duration_ms / speeds[e.run]));
+                let middle = median_in_place(&mut durations).expect("a cell has entries");
+                (f64::from(cell[0].scale_out), middle)
+            }));
+            let predicted = ellis_predictions(&robust, range, Interpolation::Bell);
+            predictions.extend(predicted.into_iter().map(|p| p.max(1.0)));
+            job_ids.push(job[0].job_id);
+        }
 
         let gaps: Vec<f64> = history
             .iter()
@@ -209,27 +218,26 @@ impl Model {
             .collect();
         // Expected non-job time per job (spread evenly, one share after the last job too).
         let gap_ms = quantile(&gaps, 0.5).unwrap_or(0.0);
+        let middle = range.index(range.midpoint());
         let typical = predictions
-            .iter()
-            .map(|p| p[range.index(range.midpoint())])
+            .chunks_exact(width)
+            .map(|p| p[middle])
             .sum::<f64>();
-        let prior_ms = typical / predictions.len().max(1) as f64;
-        let remaining_after = (0..=predictions.len())
-            .map(|i| {
-                (0..range.len())
-                    .map(|x| {
-                        let (count, time) = predictions[i..]
-                            .iter()
-                            .fold((0usize, 0.0), |(n, t), p| (n + 1, t + p[x]));
-                        time + (count + 1) as f64 * gap_ms
-                    })
-                    .collect()
-            })
-            .collect();
+        let prior_ms = typical / job_ids.len().max(1) as f64;
+        let mut remaining_after = Vec::with_capacity((job_ids.len() + 1) * width);
+        for i in 0..=job_ids.len() {
+            remaining_after.extend((0..width).map(|x| {
+                let (count, time) = predictions[i * width..]
+                    .chunks_exact(width)
+                    .fold((0usize, 0.0), |(n, t), p| (n + 1, t + p[x]));
+                time + (count + 1) as f64 * gap_ms
+            }));
+        }
         Model {
             job_ids,
             predictions,
             remaining_after,
+            width,
             errors: Vec::new(),
             pools: Vec::new(),
             prior_ms,
@@ -238,7 +246,7 @@ impl Model {
 
     fn predicted(&self, job_id: i64, scale_out: u32, range: ScaleOutRange) -> Option<f64> {
         let i = self.job_ids.binary_search(&job_id).ok()?;
-        Some(self.predictions[i][range.index(scale_out)])
+        Some(self.predictions[i * self.width + range.index(scale_out)])
     }
 
     /// Observed speed after some jobs: actual over predicted time, shrunk towards 1.
@@ -269,7 +277,7 @@ impl Model {
             Some(job_id) => self.job_ids.partition_point(|&id| id <= job_id),
             None => 0,
         };
-        &self.remaining_after[first_upcoming]
+        &self.remaining_after[first_upcoming * self.width..(first_upcoming + 1) * self.width]
     }
 
     /// Replays each earlier run through the predictions: after k jobs, actual remaining time
