@@ -44,6 +44,12 @@ const NEARLY_AS_FAST: f64 = 1.10;
 const MIN_CHANGE: f64 = 0.15;
 /// Assumed time for new executors to start and take work.
 const ACTUATION_DELAY_MS: f64 = 20_000.0;
+/// A scale-up is judged on this many jobs run wholly at its new scale-out: the median of three
+/// is not swayed by one straggler.
+const TRIAL_JOBS: usize = 3;
+/// A scale-up that bought less than this share of the time the model promised did not pay
+/// (half: the boundary between "the scale effect is as modelled" and "there is none").
+const TRIAL_PAID: f64 = 0.5;
 /// The model's errors are measured by 5-fold cross-validation over the earlier runs (the
 /// usual choice; with fewer than two runs per fold, on the runs it was fitted on).
 const CALIBRATION_FOLDS: usize = 5;
@@ -107,6 +113,20 @@ struct PacerPlan {
     spec: RunSpec,
     initial: Decision,
     model: Model,
+    /// The scale-up being judged on the jobs after it.
+    trial: Option<ScaleUpTrial>,
+    /// After a scale-up that did not pay: the scale-out it started from, above which the model's
+    /// scale effect does not hold for this run (predictions above it are taken at it).
+    ceiling: Option<u32>,
+}
+
+/// A scale-up from `from` to `to`, decided after `jobs_before` jobs at run speed `speed`.
+#[derive(Debug, Clone, Copy)]
+struct ScaleUpTrial {
+    from: u32,
+    to: u32,
+    speed: f64,
+    jobs_before: usize,
 }
 
 impl Policy for Pacer {
@@ -141,6 +161,8 @@ impl Policy for Pacer {
             spec: run.clone(),
             initial,
             model,
+            trial: None,
+            ceiling: None,
         })
     }
 }
@@ -254,15 +276,26 @@ impl Model {
         (actual_ms + self.prior_ms) / (predicted_ms + self.prior_ms)
     }
 
-    /// The speed of a run so far, from its finished jobs that have predictions.
-    fn run_speed(&self, jobs_done: &[JobRecord], range: ScaleOutRange) -> f64 {
-        let (actual, predicted) = jobs_done.iter().fold((0.0, 0.0), |(a, p), job| {
-            match self.predicted(job.job_id, job.scale_out, range) {
+    /// The speed of a run so far, from its finished jobs that have predictions; jobs above
+    /// `ceiling` are predicted at it.
+    fn run_speed(&self, jobs_done: &[JobRecord], range: ScaleOutRange, ceiling: u32) -> f64 {
+        let (actual, predicted) = self.actual_and_predicted(jobs_done, range, ceiling);
+        self.speed(actual, predicted)
+    }
+
+    /// The summed actual and predicted times of the finished jobs that have predictions.
+    fn actual_and_predicted(
+        &self,
+        jobs_done: &[JobRecord],
+        range: ScaleOutRange,
+        ceiling: u32,
+    ) -> (f64, f64) {
+        jobs_done.iter().fold((0.0, 0.0), |(a, p), job| {
+            match self.predicted(job.job_id, job.scale_out.min(ceiling), range) {
                 Some(pj) => (a + job.duration_ms as f64, p + pj),
                 None => (a, p),
             }
-        });
-        self.speed(actual, predicted)
+        })
     }
 
     /// Predicted time left after the job `after` (None: before any), at scale-out `x`.
@@ -392,34 +425,100 @@ fn near_fastest(times: &[f64], tolerance: f64) -> usize {
         .unwrap_or(0)
 }
 
-impl RunPlan for PacerPlan {
-    fn initial(&self) -> Decision {
-        self.initial.clone()
+impl PacerPlan {
+    /// The highest scale-out whose predictions this run still believes.
+    fn ceiling(&self) -> u32 {
+        self.ceiling.unwrap_or(self.spec.range.max)
     }
 
-    fn after_job(&mut self, ended: &JobEnded<'_>) -> Option<Decision> {
+    /// Once `TRIAL_JOBS` jobs have run wholly at the scale-up's new scale-out: did they take the
+    /// time the model promised? If they did not save at least `TRIAL_PAID` of it, the scale
+    /// effect above the old scale-out is not there for this run: back to it, and no higher for
+    /// the rest of the run.
+    fn judge_trial(&mut self, jobs_done: &[JobRecord], current: u32) -> Option<Decision> {
+        let trial = self.trial?;
+        let range = self.spec.range;
+        // Each job's share of its promised saving that it delivered: the median of a few is
+        // not swayed by one straggler.
+        let mut delivered: Vec<f64> = Vec::with_capacity(TRIAL_JOBS);
+        let (mut at_new, mut at_from) = (0.0, 0.0);
+        for job in jobs_done.iter().skip(trial.jobs_before) {
+            if job.scale_out < trial.to {
+                continue;
+            }
+            let new = self.model.predicted(job.job_id, job.scale_out, range);
+            let old = self.model.predicted(job.job_id, trial.from, range);
+            if let (Some(new), Some(old)) = (new, old) {
+                at_new += new;
+                at_from += old;
+                let promised = trial.speed * (old - new);
+                delivered.push((trial.speed * old - job.duration_ms as f64) / promised);
+            }
+        }
+        if delivered.len() < TRIAL_JOBS {
+            return None;
+        }
+        self.trial = None;
+        // A saving within the model's own error spread cannot be told from noise by a few
+        // jobs: no verdict.
+        if at_new <= 0.0 || at_from / at_new < self.model.indistinct(jobs_done.len()) {
+            return None;
+        }
+        let share = median_in_place(&mut delivered)?;
+        if share >= TRIAL_PAID {
+            return None;
+        }
+        self.ceiling = Some(trial.from);
+        (current > trial.from).then(|| {
+            Decision::new(
+                trial.from,
+                format!(
+                    "the scale-up from {} to {} executors delivered {:.0} % of the saving predicted (median of {} jobs): back to {}, and no higher",
+                    trial.from,
+                    trial.to,
+                    share * 100.0,
+                    delivered.len(),
+                    trial.from
+                ),
+            )
+        })
+    }
+
+    /// The run's speed so far, not shrunk: the baseline a scale-up is judged against. (The
+    /// shrunk speed leans towards 1, and runs scale up because they are slow: against it, every
+    /// scale-up of a slow run would look as if it had not paid.)
+    fn observed_speed(&self, jobs_done: &[JobRecord]) -> f64 {
+        let (actual, predicted) =
+            self.model
+                .actual_and_predicted(jobs_done, self.spec.range, self.ceiling());
+        if predicted > 0.0 {
+            actual / predicted
+        } else {
+            1.0
+        }
+    }
+
+    fn decide(&self, ended: &JobEnded<'_>, current: u32) -> Option<Decision> {
         let model = &self.model;
         let range = self.spec.range;
-        let current = range.clamp(i64::from(ended.current_scale_out));
-        // Nothing to decide when no known job is left.
-        model.job_ids.last().filter(|&&last| last > ended.job_id)?;
-        let speed = model.run_speed(ended.jobs_done, range);
+        let ceiling = self.ceiling();
+        let speed = model.run_speed(ended.jobs_done, range, ceiling);
         let budget = (self.spec.target_ms - (ended.end_ms - self.spec.start_ms)) as f64;
         let k = ended.jobs_done.len();
 
-        // Time left at scale-out x: a scale-up only helps once its executors are up. The
-        // predicted remaining work per scale-out is the same at every confidence; only the
-        // factor on it changes.
+        // Time left at scale-out x: a scale-up only helps once its executors are up, and not
+        // above the ceiling. The predicted remaining work per scale-out is the same at every
+        // confidence; only the factor on it changes.
         let remaining = model.remaining_at_each(Some(ended.job_id));
-        let remaining_at_current = remaining[range.index(current)];
+        let left_at = |x: u32| remaining[range.index(x.min(ceiling))];
+        let remaining_at_current = left_at(current);
         let time_left = |confidence: f64| -> Vec<f64> {
             let factor = speed * model.margin(k, confidence);
             let at_current = factor * remaining_at_current;
             range
                 .values()
-                .zip(remaining)
-                .map(|(x, left)| {
-                    let at_x = factor * left;
+                .map(|x| {
+                    let at_x = factor * left_at(x);
                     if x <= current {
                         at_x
                     } else if at_current <= ACTUATION_DELAY_MS {
@@ -472,14 +571,48 @@ impl RunPlan for PacerPlan {
             }
         }
     }
+}
+
+impl RunPlan for PacerPlan {
+    fn initial(&self) -> Decision {
+        self.initial.clone()
+    }
+
+    fn after_job(&mut self, ended: &JobEnded<'_>) -> Option<Decision> {
+        let range = self.spec.range;
+        let current = range.clamp(i64::from(ended.current_scale_out));
+        // Nothing to decide when no known job is left.
+        self.model
+            .job_ids
+            .last()
+            .filter(|&&last| last > ended.job_id)?;
+        if let Some(back) = self.judge_trial(ended.jobs_done, current) {
+            return Some(back);
+        }
+        let decision = self.decide(ended, current);
+        match &decision {
+            Some(d) if d.scale_out <= current => self.trial = None,
+            // An escalation is judged as a whole, from where it started.
+            Some(d) if self.trial.is_none() => {
+                self.trial = Some(ScaleUpTrial {
+                    from: current,
+                    to: d.scale_out,
+                    speed: self.observed_speed(ended.jobs_done),
+                    jobs_before: ended.jobs_done.len(),
+                });
+            }
+            _ => {}
+        }
+        decision
+    }
 
     fn predicted_end_ms(&self, ended: &JobEnded<'_>, scale_out: u32) -> Option<i64> {
         let model = &self.model;
         let range = self.spec.range;
-        let speed = model.run_speed(ended.jobs_done, range);
+        let speed = model.run_speed(ended.jobs_done, range, self.ceiling());
         let left = speed
             * model.margin(ended.jobs_done.len(), 0.5)
-            * model.remaining(Some(ended.job_id), scale_out, range);
+            * model.remaining(Some(ended.job_id), scale_out.min(self.ceiling()), range);
         Some(ended.end_ms + left as i64)
     }
 }
@@ -612,6 +745,80 @@ mod tests {
                 .as_ref()
                 .is_none_or(|d| d.scale_out < s && d.scale_out + 2 >= s),
             "{decision:?}"
+        );
+    }
+
+    /// A run whose first job took twice the predicted time scales up; its next jobs then take
+    /// the time they would have taken at the old scale-out times `gain` (1: the scale-up bought
+    /// nothing). Returns the old and new scale-outs and every decision after the scale-up.
+    fn after_scale_up(gain: f64) -> (u32, u32, Vec<Decision>) {
+        let mut plan = Pacer::default().start_run(&spec(400_000), &history());
+        let s = plan.initial().scale_out;
+        let duration = |speed: f64, at: u32| (speed * 48_000.0 * 8.0 / f64::from(at)) as i64;
+        let mut jobs = vec![JobRecord {
+            job_id: 0,
+            scale_out: s,
+            duration_ms: duration(2.0, s),
+        }];
+        let mut end_ms = 1_000 + jobs[0].duration_ms;
+        let ended = JobEnded {
+            job_id: 0,
+            end_ms,
+            current_scale_out: s,
+            num_executors: s,
+            jobs_done: &jobs,
+        };
+        let up = plan
+            .after_job(&ended)
+            .expect("a slow run scales up")
+            .scale_out;
+        assert!(up > s);
+        let mut current = up;
+        let mut decisions = Vec::new();
+        for job_id in 1..6 {
+            let at_old = duration(2.0, s) as f64;
+            let at_new = duration(2.0, current) as f64;
+            let took = at_old - (at_old - at_new) * (1.0 - gain);
+            jobs.push(JobRecord {
+                job_id,
+                scale_out: current,
+                duration_ms: took as i64,
+            });
+            end_ms += took as i64 + 1_000;
+            let ended = JobEnded {
+                job_id,
+                end_ms,
+                current_scale_out: current,
+                num_executors: current,
+                jobs_done: &jobs,
+            };
+            if let Some(d) = plan.after_job(&ended) {
+                current = d.scale_out;
+                decisions.push(d);
+            }
+        }
+        (s, up, decisions)
+    }
+
+    #[test]
+    fn a_scale_up_that_bought_nothing_is_undone_and_not_repeated() {
+        let (s, _, decisions) = after_scale_up(1.0);
+        let back = decisions
+            .iter()
+            .position(|d| d.scale_out == s)
+            .unwrap_or_else(|| panic!("back to {s}: {decisions:?}"));
+        assert!(
+            decisions[back..].iter().all(|d| d.scale_out <= s),
+            "{decisions:?}"
+        );
+    }
+
+    #[test]
+    fn a_scale_up_that_paid_is_kept() {
+        let (s, up, decisions) = after_scale_up(0.0);
+        assert!(
+            decisions.iter().all(|d| d.scale_out > s),
+            "from {s} up to {up}, then {decisions:?}"
         );
     }
 }
