@@ -461,7 +461,8 @@ impl PacerPlan {
         self.trial = None;
         // A saving within the model's own error spread cannot be told from noise by a few
         // jobs: no verdict.
-        if at_new <= 0.0 || at_from / at_new < self.model.indistinct(jobs_done.len()) {
+        // (Predictions are at least 1 ms, so `at_new` is positive here.)
+        if at_from / at_new < self.model.indistinct(jobs_done.len()) {
             return None;
         }
         let share = median_in_place(&mut delivered)?;
@@ -609,10 +610,11 @@ impl RunPlan for PacerPlan {
     fn predicted_end_ms(&self, ended: &JobEnded<'_>, scale_out: u32) -> Option<i64> {
         let model = &self.model;
         let range = self.spec.range;
-        let speed = model.run_speed(ended.jobs_done, range, self.ceiling());
+        let ceiling = self.ceiling();
+        let speed = model.run_speed(ended.jobs_done, range, ceiling);
         let left = speed
             * model.margin(ended.jobs_done.len(), 0.5)
-            * model.remaining(Some(ended.job_id), scale_out.min(self.ceiling()), range);
+            * model.remaining(Some(ended.job_id), scale_out.min(ceiling), range);
         Some(ended.end_ms + left as i64)
     }
 }
@@ -636,13 +638,18 @@ mod tests {
         }
     }
 
+    /// A job of the test application: 48 s · 8 / s at scale-out s, times the run's speed.
+    fn job_ms(speed: f64, s: u32) -> i64 {
+        (speed * 48_000.0 * 8.0 / f64::from(s)) as i64
+    }
+
     /// Ten jobs of 48 s · 8 / s, at a run-specific speed, with 1 s between jobs.
     fn run(id: usize, s: u32, speed: f64) -> RunRecord {
         let jobs: Vec<JobRecord> = (0..10)
             .map(|j| JobRecord {
                 job_id: j,
                 scale_out: s,
-                duration_ms: (speed * 48_000.0 * 8.0 / f64::from(s)) as i64,
+                duration_ms: job_ms(speed, s),
             })
             .collect();
         let total: i64 = jobs.iter().map(|j| j.duration_ms).sum();
@@ -714,7 +721,7 @@ mod tests {
         let job = [JobRecord {
             job_id: 0,
             scale_out: s,
-            duration_ms: (speed * 48_000.0 * 8.0 / f64::from(s)) as i64,
+            duration_ms: job_ms(speed, s),
         }];
         let ended = JobEnded {
             job_id: 0,
@@ -754,11 +761,10 @@ mod tests {
     fn after_scale_up(gain: f64) -> (u32, u32, Vec<Decision>) {
         let mut plan = Pacer::default().start_run(&spec(400_000), &history());
         let s = plan.initial().scale_out;
-        let duration = |speed: f64, at: u32| (speed * 48_000.0 * 8.0 / f64::from(at)) as i64;
         let mut jobs = vec![JobRecord {
             job_id: 0,
             scale_out: s,
-            duration_ms: duration(2.0, s),
+            duration_ms: job_ms(2.0, s),
         }];
         let mut end_ms = 1_000 + jobs[0].duration_ms;
         let ended = JobEnded {
@@ -776,8 +782,8 @@ mod tests {
         let mut current = up;
         let mut decisions = Vec::new();
         for job_id in 1..6 {
-            let at_old = duration(2.0, s) as f64;
-            let at_new = duration(2.0, current) as f64;
+            let at_old = job_ms(2.0, s) as f64;
+            let at_new = job_ms(2.0, current) as f64;
             let took = at_old - (at_old - at_new) * (1.0 - gain);
             jobs.push(JobRecord {
                 job_id,
