@@ -408,6 +408,13 @@ fn plan_start(run: &RunSpec, model: &Model) -> Decision {
     }
 }
 
+/// The share of its promised saving a job delivered: it was predicted to take `old` ms at the
+/// old scale-out and `new` at the new one, at the run's `speed`, and took `took`. A job the
+/// model does not predict faster at the new scale-out was promised nothing and has no share.
+fn delivered_share(speed: f64, old: f64, new: f64, took: f64) -> Option<f64> {
+    (old > new).then(|| (speed * old - took) / (speed * (old - new)))
+}
+
 /// The smallest scale-out whose time meets `budget`.
 fn smallest_meeting(times: &[f64], budget: f64) -> Option<usize> {
     times.iter().position(|&t| t <= budget)
@@ -451,8 +458,12 @@ impl PacerPlan {
             if let (Some(new), Some(old)) = (new, old) {
                 at_new += new;
                 at_from += old;
-                let promised = trial.speed * (old - new);
-                delivered.push((trial.speed * old - job.duration_ms as f64) / promised);
+                delivered.extend(delivered_share(
+                    trial.speed,
+                    old,
+                    new,
+                    job.duration_ms as f64,
+                ));
             }
         }
         if delivered.len() < TRIAL_JOBS {
@@ -817,6 +828,14 @@ mod tests {
             decisions[back..].iter().all(|d| d.scale_out <= s),
             "{decisions:?}"
         );
+    }
+
+    #[test]
+    fn a_job_promised_no_saving_has_no_share_to_deliver() {
+        assert_eq!(delivered_share(2.0, 100.0, 60.0, 120.0), Some(1.0));
+        assert_eq!(delivered_share(2.0, 100.0, 60.0, 200.0), Some(0.0));
+        assert_eq!(delivered_share(2.0, 100.0, 100.0, 150.0), None);
+        assert_eq!(delivered_share(2.0, 100.0, 120.0, 150.0), None);
     }
 
     #[test]
