@@ -15,6 +15,8 @@
 //!   those errors, and their spread says which scale-outs the model cannot tell apart.
 //! - **Price of speed.** A run that cannot meet its target gets the smallest scale-out nearly as
 //!   fast as the fastest (within the model's error spread), not the largest.
+//!   After a job, a run short of its target at the median but within it at the lower quartile
+//!   has a fair chance and gets the fastest scale-out.
 //! - **Actuation delay.** A scale-up helps only once the executors are up; until then the run
 //!   goes on at the current scale-out.
 //! - **Hysteresis.** Scaling down needs a stricter percentile (95th) than keeping, so a run
@@ -34,6 +36,10 @@ use crate::stats::{median_in_place, quantile, quantile_sorted};
 /// Runs are planned to meet the target at this percentile of the model's errors: the
 /// expected run, corrected for its own speed (see docs/POLICY.md for why not higher).
 const PLAN_AT: f64 = 0.5;
+/// A run short of its target at the median but within it at this percentile of the errors
+/// (the lower quartile, the other side of the spread that makes scale-outs "nearly as fast")
+/// has a fair chance: it gets the fastest scale-out rather than a cheap one.
+const FAIR_CHANCE: f64 = 0.25;
 /// Scaling down needs this stricter percentile.
 const CONFIDENCE_DOWN: f64 = 0.95;
 /// When no scale-out reaches the target, the smallest one "nearly as fast" as the fastest:
@@ -424,6 +430,11 @@ fn worth_changing(from: u32, to: u32) -> bool {
     from != to && f64::from(from.abs_diff(to)) >= MIN_CHANGE * f64::from(from)
 }
 
+/// The scale-out with the shortest time (the smallest of equals).
+fn fastest(times: &[f64]) -> usize {
+    near_fastest(times, 1.0)
+}
+
 /// The smallest scale-out within `tolerance` × the fastest time.
 fn near_fastest(times: &[f64], tolerance: f64) -> usize {
     let best = times.iter().copied().fold(f64::INFINITY, f64::min);
@@ -569,12 +580,20 @@ impl PacerPlan {
                 })
             }
             None => {
-                let best = near_fastest(&planned, model.indistinct(k));
+                let (best, why) = if smallest_meeting(&time_left(FAIR_CHANCE), budget).is_some() {
+                    (fastest(&planned), "a fair chance: the fastest")
+                } else {
+                    (
+                        near_fastest(&planned, model.indistinct(k)),
+                        "out of reach: nearly as fast as the fastest",
+                    )
+                };
                 worth_changing(current, range.at(best)).then(|| {
                     Decision::new(
                         range.at(best),
                         format!(
-                            "target out of reach ({budget:.0} ms left): nearly as fast as the fastest, {:.0} ms at {} executors",
+                            "target missed at p{:.0} ({budget:.0} ms left), {why}, {:.0} ms at {} executors",
+                            PLAN_AT * 100.0,
                             planned[best],
                             range.at(best)
                         ),
@@ -752,6 +771,27 @@ mod tests {
         let (down, s) = after_first_job(0.5);
         let down = down.expect("scale down");
         assert!(down.scale_out < s, "{down:?}");
+    }
+
+    #[test]
+    fn a_close_call_gets_the_fastest_scale_out_and_a_lost_run_a_cheap_one() {
+        // Ever slower first jobs: behind, then short at the median but not at the lower
+        // quartile (a close call), then out of reach.
+        let decisions: Vec<Decision> = (20..80)
+            .filter_map(|tenths| after_first_job(f64::from(tenths) / 10.0).0)
+            .collect();
+        let close: Vec<&Decision> = decisions
+            .iter()
+            .filter(|d| d.reason.contains("fair chance"))
+            .collect();
+        let lost: Vec<&Decision> = decisions
+            .iter()
+            .filter(|d| d.reason.contains("out of reach"))
+            .collect();
+        assert!(!close.is_empty() && !lost.is_empty(), "{decisions:?}");
+        // Strong scaling: the fastest is the largest scale-out, "nearly as fast" is smaller.
+        assert!(close.iter().all(|d| d.scale_out == 36), "{close:?}");
+        assert!(lost.iter().all(|d| d.scale_out < 36), "{lost:?}");
     }
 
     #[test]
