@@ -553,7 +553,13 @@ impl PacerPlan {
                 .collect()
         };
         let at = range.index(current);
-        let planned = time_left(PLAN_AT);
+        // Above the ceiling the times are the ceiling's (up to rounding): never chosen.
+        let below_ceiling = |times: Vec<f64>| {
+            let mut times = times;
+            times.truncate(range.index(ceiling) + 1);
+            times
+        };
+        let planned = below_ceiling(time_left(PLAN_AT));
         match smallest_meeting(&planned, budget) {
             Some(need) if need > at => Some(Decision::new(
                 range.at(need),
@@ -580,7 +586,7 @@ impl PacerPlan {
                 })
             }
             None => {
-                let (best, why) = if smallest_meeting(&time_left(FAIR_CHANCE), budget).is_some() {
+                let (best, why) = if smallest_meeting(&below_ceiling(time_left(FAIR_CHANCE)), budget).is_some() {
                     (fastest(&planned), "a fair chance: the fastest")
                 } else {
                     (
