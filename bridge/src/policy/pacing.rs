@@ -418,7 +418,7 @@ fn plan_start(run: &RunSpec, model: &Model) -> Decision {
 /// old scale-out and `new` at the new one, at the run's `speed`, and took `took`. A job the
 /// model does not predict faster at the new scale-out was promised nothing and has no share.
 fn delivered_share(speed: f64, old: f64, new: f64, took: f64) -> Option<f64> {
-    (old > new).then(|| (speed * old - took) / (speed * (old - new)))
+    (old > new && speed > 0.0).then(|| (speed * old - took) / (speed * (old - new)))
 }
 
 /// The smallest scale-out whose time meets `budget`.
@@ -466,15 +466,14 @@ impl PacerPlan {
             }
             let new = self.model.predicted(job.job_id, job.scale_out, range);
             let old = self.model.predicted(job.job_id, trial.from, range);
+            // The saving is weighed over the same jobs whose shares are judged.
             if let (Some(new), Some(old)) = (new, old) {
-                at_new += new;
-                at_from += old;
-                delivered.extend(delivered_share(
-                    trial.speed,
-                    old,
-                    new,
-                    job.duration_ms as f64,
-                ));
+                if let Some(share) = delivered_share(trial.speed, old, new, job.duration_ms as f64)
+                {
+                    at_new += new;
+                    at_from += old;
+                    delivered.push(share);
+                }
             }
         }
         if delivered.len() < TRIAL_JOBS {
