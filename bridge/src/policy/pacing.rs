@@ -597,10 +597,11 @@ impl PacerPlan {
                     Decision::new(
                         range.at(best),
                         format!(
-                            "target missed at p{:.0} ({budget:.0} ms left), {why}, {:.0} ms at {} executors",
+                            "target missed at p{:.0} ({budget:.0} ms left), {why}, {:.0} ms at {} executors (speed ×{speed:.2}, error ×{:.2})",
                             PLAN_AT * 100.0,
                             planned[best],
-                            range.at(best)
+                            range.at(best),
+                            model.margin(k, PLAN_AT)
                         ),
                     )
                 })

@@ -176,6 +176,15 @@ pub fn simulate(
         if let Some(decision) = plan.after_job(&ended) {
             let next = range.clamp(i64::from(decision.scale_out));
             if next != target {
+                log::debug!(
+                    "run {} after job {} at {:.0} ms: {} → {}: {}",
+                    run.app_event_id,
+                    job.job_id,
+                    timeline.now,
+                    target,
+                    next,
+                    decision.reason
+                );
                 let delay = if next > timeline.in_force {
                     actuation_delay_ms * (0.75 + 0.5 * rng.unit())
                 } else {
