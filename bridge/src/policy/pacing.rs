@@ -466,14 +466,18 @@ impl PacerPlan {
             }
             let new = self.model.predicted(job.job_id, job.scale_out, range);
             let old = self.model.predicted(job.job_id, trial.from, range);
-            // The saving is weighed over the same jobs whose shares are judged.
+            // The saving is weighed over all the trial's jobs, those promised none included: a
+            // trial whose jobs were mostly promised nothing gives no verdict, rather than one
+            // drawn from the few shares with small denominators.
             if let (Some(new), Some(old)) = (new, old) {
-                if let Some(share) = delivered_share(trial.speed, old, new, job.duration_ms as f64)
-                {
-                    at_new += new;
-                    at_from += old;
-                    delivered.push(share);
-                }
+                at_new += new;
+                at_from += old;
+                delivered.extend(delivered_share(
+                    trial.speed,
+                    old,
+                    new,
+                    job.duration_ms as f64,
+                ));
             }
         }
         if delivered.len() < TRIAL_JOBS {
@@ -877,11 +881,12 @@ mod tests {
     }
 
     #[test]
-    fn a_job_promised_no_saving_has_no_share_to_deliver() {
+    fn a_job_promised_no_saving_or_of_no_speed_has_no_share_to_deliver() {
         assert_eq!(delivered_share(2.0, 100.0, 60.0, 120.0), Some(1.0));
         assert_eq!(delivered_share(2.0, 100.0, 60.0, 200.0), Some(0.0));
         assert_eq!(delivered_share(2.0, 100.0, 100.0, 150.0), None);
         assert_eq!(delivered_share(2.0, 100.0, 120.0, 150.0), None);
+        assert_eq!(delivered_share(0.0, 100.0, 60.0, 120.0), None);
     }
 
     #[test]
