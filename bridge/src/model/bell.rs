@@ -49,8 +49,11 @@ impl Bell {
                     .sum::<f64>()
                     / test_y.len() as f64
             };
+            let whole = kernel::whole_distances(&train_x, s);
             for (total, h) in totals.iter_mut().zip(BANDWIDTHS) {
-                *total += error(kernel::predict(f64::from(h), &train_x, &train_y, s));
+                let predicted =
+                    kernel::predict_at(f64::from(h), &train_x, &train_y, s, whole.as_deref());
+                *total += error(predicted);
             }
             totals[kernels] += error(Ernest::fit(&train_x, &train_y).predict(s));
         }
