@@ -59,29 +59,33 @@ fn weight_row(bandwidth: f64) -> Option<&'static [f64]> {
     })
 }
 
-/// The table index of each point's distance from `s`, when every one is a whole distance in
-/// the table: Bell scores a hundred bandwidths at each held-out `s` with the same distances.
+/// The table column of a point at distance `d`, if it is a whole distance in the table.
+fn table_column(d: f64) -> Option<usize> {
+    let distance = d.abs();
+    (distance.fract() == 0.0 && distance < TABLE_DISTANCES as f64).then_some(distance as usize)
+}
+
+/// The table column of each point's distance from `s`, when every one has one: Bell scores a
+/// hundred bandwidths at each held-out `s` with the same distances.
 pub fn whole_distances(xs: &[f64], s: f64) -> Option<Vec<usize>> {
-    xs.iter()
-        .map(|&x| {
-            let distance = (s - x).abs();
-            (distance.fract() == 0.0 && distance < TABLE_DISTANCES as f64)
-                .then_some(distance as usize)
-        })
-        .collect()
+    xs.iter().map(|&x| table_column(s - x)).collect()
 }
 
-/// The kernel regression of the points `(xs, ys)` with `bandwidth`, at `s` (without copying
-/// the points into a model: Bell scores a hundred bandwidths per held-out scale-out).
+/// The kernel regression of the points `(xs, ys)` with `bandwidth`, at `s`.
 pub fn predict(bandwidth: f64, xs: &[f64], ys: &[f64], s: f64) -> f64 {
-    predict_at(bandwidth, xs, ys, s, whole_distances(xs, s).as_deref())
+    let row = weight_row(bandwidth);
+    regress(xs, ys, s, |_, x| match (row, table_column(s - x)) {
+        (Some(row), Some(column)) => row[column],
+        _ => weight(bandwidth, s - x),
+    })
 }
 
-/// [`predict`], given [`whole_distances`]`(xs, s)`.
+/// [`predict`], given [`whole_distances`]`(xs, s)` (without copying the points into a model:
+/// Bell scores a hundred bandwidths per held-out scale-out).
 pub fn predict_at(bandwidth: f64, xs: &[f64], ys: &[f64], s: f64, whole: Option<&[usize]>) -> f64 {
     match (weight_row(bandwidth), whole) {
         (Some(row), Some(whole)) => regress(xs, ys, s, |i, _| row[whole[i]]),
-        _ => regress(xs, ys, s, |_, x| weight(bandwidth, s - x)),
+        _ => predict(bandwidth, xs, ys, s),
     }
 }
 
