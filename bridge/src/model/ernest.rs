@@ -1,12 +1,33 @@
 //! Ernest (Venkataraman et al., NSDI 2016): runtime(s) = θ0 + θ1/s + θ2·log s + θ3·s, θ ≥ 0,
 //! fitted by non-negative least squares.
 
+use std::sync::OnceLock;
+
 use super::linalg::solve;
 
 const FEATURES: usize = 4;
 
 fn features(s: f64) -> [f64; FEATURES] {
-    [1.0, 1.0 / s, s.ln(), s]
+    [1.0, 1.0 / s, ln(s), s]
+}
+
+/// Whole scale-outs below this have their logarithm in [`whole_logs`]: a plan fits and
+/// predicts every job at every scale-out of its range several times, each an `ln` otherwise.
+const TABLE_SCALE_OUTS: usize = 1024;
+
+/// `ln(s)` for every whole `s` below [`TABLE_SCALE_OUTS`], computed by `f64::ln` itself (so
+/// bit for bit the same values).
+fn whole_logs() -> &'static [f64] {
+    static LOGS: OnceLock<Vec<f64>> = OnceLock::new();
+    LOGS.get_or_init(|| (0..TABLE_SCALE_OUTS).map(|s| (s as f64).ln()).collect())
+}
+
+fn ln(s: f64) -> f64 {
+    if s.fract() == 0.0 && (0.0..TABLE_SCALE_OUTS as f64).contains(&s) {
+        whole_logs()[s as usize]
+    } else {
+        s.ln()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -124,6 +145,17 @@ fn residual(rows: &[[f64; FEATURES]], ys: &[f64], theta: &[f64; FEATURES]) -> f6
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tabled_logarithms_are_the_computed_ones_bit_for_bit() {
+        for s in 0..TABLE_SCALE_OUTS {
+            let s = s as f64;
+            assert_eq!(ln(s).to_bits(), s.ln().to_bits(), "ln({s})");
+        }
+        for s in [0.5, 2.5, TABLE_SCALE_OUTS as f64, 1e6, -1.0] {
+            assert_eq!(ln(s).to_bits(), s.ln().to_bits(), "ln({s})");
+        }
+    }
 
     #[test]
     fn recovers_known_coefficients() {

@@ -252,14 +252,20 @@ impl Model {
             .map(|p| p[middle])
             .sum::<f64>();
         let prior_ms = typical / job_ids.len().max(1) as f64;
-        let mut remaining_after = Vec::with_capacity((job_ids.len() + 1) * width);
-        for i in 0..=job_ids.len() {
-            remaining_after.extend((0..width).map(|x| {
-                let (count, time) = predictions[i * width..]
-                    .chunks_exact(width)
-                    .fold((0usize, 0.0), |(n, t), p| (n + 1, t + p[x]));
-                time + (count + 1) as f64 * gap_ms
-            }));
+        // Each scale-out's sum runs over the later jobs in job order (the same additions in
+        // the same order for every (job, scale-out)), a row of scale-outs at a time.
+        let jobs = job_ids.len();
+        let mut remaining_after = Vec::with_capacity((jobs + 1) * width);
+        let mut later = vec![0.0; width];
+        for i in 0..=jobs {
+            later.fill(0.0);
+            for row in predictions[i * width..].chunks_exact(width) {
+                for (sum, p) in later.iter_mut().zip(row) {
+                    *sum += p;
+                }
+            }
+            let gaps = (jobs - i + 1) as f64 * gap_ms;
+            remaining_after.extend(later.iter().map(|time| time + gaps));
         }
         Model {
             job_ids,
