@@ -17,6 +17,9 @@ use pacer_bridge::store::Store;
 use pacer_bridge::{http, logger, policy, trace};
 use pacer_protocol::Codec;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "pacer-bridge",

@@ -2,7 +2,7 @@
 //! before it even while their writes are still on the way to disk. Bounded in applications
 //! and in runs per application.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -24,21 +24,43 @@ pub struct HistoryCache {
 
 #[derive(Default)]
 struct Inner {
-    runs: HashMap<String, Arc<Vec<RunRecord>>>,
-    recency: VecDeque<String>,
+    entries: HashMap<String, Entry>,
+    /// Counts uses; an entry's `last_used` is the count at its latest use.
+    clock: u64,
+}
+
+struct Entry {
+    runs: Arc<Vec<RunRecord>>,
+    last_used: u64,
 }
 
 impl Inner {
-    fn touch(&mut self, app_name: &str) {
-        if let Some(pos) = self.recency.iter().position(|n| n == app_name) {
-            self.recency.remove(pos);
-        }
-        self.recency.push_back(app_name.to_string());
-        while self.recency.len() > MAX_APPLICATIONS {
-            if let Some(oldest) = self.recency.pop_front() {
-                self.runs.remove(&oldest);
+    /// The runs of `app_name`, now its most recent use.
+    fn touch(&mut self, app_name: &str) -> Option<&mut Arc<Vec<RunRecord>>> {
+        self.clock += 1;
+        let entry = self.entries.get_mut(app_name)?;
+        entry.last_used = self.clock;
+        Some(&mut entry.runs)
+    }
+
+    /// Keeps `runs` for `app_name` unless it has runs already; forgets the least recently used
+    /// application beyond [`MAX_APPLICATIONS`] (a scan, only when a new one comes in).
+    fn insert(&mut self, app_name: &str, runs: Arc<Vec<RunRecord>>) -> &mut Arc<Vec<RunRecord>> {
+        if !self.entries.contains_key(app_name) {
+            if self.entries.len() >= MAX_APPLICATIONS {
+                let oldest = self
+                    .entries
+                    .iter()
+                    .min_by_key(|(_, e)| e.last_used)
+                    .map(|(name, _)| name.clone());
+                if let Some(oldest) = oldest {
+                    self.entries.remove(&oldest);
+                }
             }
+            self.entries
+                .insert(app_name.to_string(), Entry { runs, last_used: 0 });
         }
+        self.touch(app_name).expect("the entry was just made")
     }
 }
 
@@ -52,39 +74,21 @@ impl HistoryCache {
 
     /// The finished runs of `app_name`, oldest first.
     pub fn get(&self, app_name: &str, reader: &Reader) -> Result<Arc<Vec<RunRecord>>, StoreError> {
-        if let Some(runs) = self.lookup(app_name) {
-            return Ok(runs);
+        if let Some(runs) = self.inner.lock().touch(app_name) {
+            return Ok(runs.clone());
         }
         let loaded = Arc::new(reader.finished_runs(app_name, MAX_RUNS, self.job_scale_out)?);
-        let mut inner = self.inner.lock();
-        let runs = inner
-            .runs
-            .entry(app_name.to_string())
-            .or_insert(loaded)
-            .clone();
-        inner.touch(app_name);
-        Ok(runs)
-    }
-
-    fn lookup(&self, app_name: &str) -> Option<Arc<Vec<RunRecord>>> {
-        let mut inner = self.inner.lock();
-        let runs = inner.runs.get(app_name).cloned()?;
-        inner.touch(app_name);
-        Some(runs)
+        Ok(self.inner.lock().insert(app_name, loaded).clone())
     }
 
     /// A run of `app_name` finished.
     pub fn add(&self, app_name: &str, run: RunRecord, reader: &Reader) -> Result<(), StoreError> {
-        if self.lookup(app_name).is_none() {
+        if self.inner.lock().touch(app_name).is_none() {
             let loaded = Arc::new(reader.finished_runs(app_name, MAX_RUNS, self.job_scale_out)?);
-            self.inner
-                .lock()
-                .runs
-                .entry(app_name.to_string())
-                .or_insert(loaded);
+            self.inner.lock().insert(app_name, loaded);
         }
         let mut inner = self.inner.lock();
-        let runs = Arc::make_mut(inner.runs.entry(app_name.to_string()).or_default());
+        let runs = Arc::make_mut(inner.insert(app_name, Arc::default()));
         if !runs.iter().any(|r| r.app_event_id == run.app_event_id) {
             runs.push(run);
             if runs.len() > MAX_RUNS {
@@ -92,11 +96,55 @@ impl HistoryCache {
                 runs.drain(..excess);
             }
         }
-        inner.touch(app_name);
         Ok(())
     }
 
     pub fn applications(&self) -> usize {
-        self.inner.lock().runs.len()
+        self.inner.lock().entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{tests::tempdir, Store};
+
+    fn run(id: &str) -> RunRecord {
+        RunRecord {
+            app_event_id: id.into(),
+            is_adaptive: true,
+            start_ms: 0,
+            runtime_ms: 1_000,
+            target_ms: 2_000,
+            jobs: Vec::new(),
+        }
+    }
+
+    fn ids(runs: &[RunRecord]) -> Vec<&str> {
+        runs.iter().map(|r| r.app_event_id.as_str()).collect()
+    }
+
+    #[test]
+    fn keeps_runs_per_application_and_forgets_the_least_recently_used() {
+        let store = Store::open(&tempdir().join("h.db")).unwrap();
+        let reader = store.reader().unwrap();
+        let cache = HistoryCache::new(JobScaleOut::AtEnd);
+        cache.add("a", run("a1"), &reader).unwrap();
+        cache.add("a", run("a2"), &reader).unwrap();
+        cache.add("a", run("a2"), &reader).unwrap();
+        assert_eq!(ids(&cache.get("a", &reader).unwrap()), ["a1", "a2"]);
+
+        for i in 1..MAX_APPLICATIONS {
+            cache.add(&format!("app {i}"), run("x"), &reader).unwrap();
+        }
+        assert_eq!(cache.applications(), MAX_APPLICATIONS);
+        // "a" was used again; "app 1" is now the least recently used.
+        cache.get("a", &reader).unwrap();
+        cache.add("one more", run("y"), &reader).unwrap();
+        assert_eq!(cache.applications(), MAX_APPLICATIONS);
+        assert_eq!(ids(&cache.get("a", &reader).unwrap()), ["a1", "a2"]);
+        let inner = cache.inner.lock();
+        assert!(!inner.entries.contains_key("app 1"));
+        assert!(inner.entries.contains_key("app 2"));
     }
 }

@@ -298,7 +298,8 @@ fn stages_are_stored_column_by_column() {
     );
 }
 
-fn tempdir() -> std::path::PathBuf {
+/// A fresh, empty directory for one test (shared by the crate's tests that need a database).
+pub(crate) fn tempdir() -> std::path::PathBuf {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
         "pacer-store-test-{}-{}",
