@@ -9,6 +9,7 @@ pacer-bridge. Second view: closed loop (each application sends as soon as it is 
 
 Usage: .venv/spark-3.5/bin/python bench/bridge_throughput.py [--seconds 10] [--rounds 3]
        [--apps 1,10,100,1000] [--no-closed-loop] [--before OTHER-BUILD/pacer-bridge]
+       [--variant 'SERVE OPTIONS']...
 Needs target/release/pacer-bridge (cargo build --release -p pacer-bridge).
 """
 
@@ -67,16 +68,19 @@ def measured_load(server, apps, seconds, think_ms):
     return result
 
 
-def servers(tmp, before=None):
+def servers(tmp, before=None, variants=()):
     """The servers compared, each a factory of a fresh, unstarted server; with `before` (another
-    build's binary), that build with the pacer policy too."""
+    build's binary), that build with the pacer policy too; each of `variants` (`serve` options as
+    one string) the pacer policy with those options."""
     count = iter(range(1_000_000))
 
-    def bridge(policy, binary=None):
+    def bridge(policy, binary=None, options=()):
         return lambda: BridgeProcess(Path(tmp) / ("%s-%d.db" % (policy, next(count))), policy, log_level="warn",
-                                     binary=binary)
+                                     binary=binary, options=options)
     chosen = {"pacer-bridge --policy pacer": bridge("pacer"),
               "pacer-bridge --policy noop": bridge("noop")}
+    for options in variants:
+        chosen["--policy pacer " + options] = bridge("pacer", options=options.split())
     if before:
         chosen["before: --policy pacer"] = bridge("pacer", before)
     chosen["python reference"] = ReferenceBridge
@@ -85,7 +89,7 @@ def servers(tmp, before=None):
 
 def paced_comparison(args, tmp):
     reference = "python reference"
-    factories = servers(tmp, args.before)
+    factories = servers(tmp, args.before, args.variant)
     rounds = {name: [] for name in factories}
     for i in range(args.rounds):
         for name, factory in factories.items():
@@ -154,6 +158,8 @@ def main():
     parser.add_argument("--apps", default="1,10,100,1000", help="closed-loop application counts")
     parser.add_argument("--no-closed-loop", action="store_true")
     parser.add_argument("--before", help="another build of pacer-bridge to compare with (paced view)")
+    parser.add_argument("--variant", action="append", default=[], metavar="OPTIONS",
+                        help="also the pacer policy with these serve options, e.g. '--coalesce-us 0' (paced view)")
     args = parser.parse_args()
     require_binary()
     with tempfile.TemporaryDirectory() as tmp:

@@ -19,12 +19,14 @@ class BridgeProcess:
     `start()` returns once it listens; `stop()` stops its process group and returns its exit
     code. Its log goes to `log_path` (else to this process's stderr). With `http=True` it also
     serves metrics and the live view on a free loopback port (`http_url`). `binary` runs
-    another build (a benchmark's "before"), else the release build of this checkout."""
+    another build (a benchmark's "before"), else the release build of this checkout; `options` are
+    more `serve` options."""
 
-    def __init__(self, db, policy="pacer", bind=None, log_path=None, log_level=None, http=False, binary=None):
+    def __init__(self, db, policy="pacer", bind=None, log_path=None, log_level=None, http=False, binary=None,
+                 options=()):
         self.binary = binary
         self.endpoint = bind or free_endpoint()
-        self.arguments = ["serve", "--bind", self.endpoint, "--db", str(db), "--policy", policy]
+        self.arguments = ["serve", "--bind", self.endpoint, "--db", str(db), "--policy", policy, *options]
         self.http_url = None
         if http:
             address = "127.0.0.1:%d" % free_port()
