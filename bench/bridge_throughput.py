@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pacer_testbed.bridge import BridgeProcess, require_binary
 from pacer_testbed.ports import endpoint as free_endpoint, wait_listening
-from pacer_testbed.processes import cpu_seconds, stop_process_group, thread_cpu_seconds
+from pacer_testbed.processes import cpu_seconds, stop_process_group, system_cpu_seconds, thread_cpu_seconds
 from pacer_testbed.repo import REPO
 
 
@@ -57,12 +57,16 @@ def load(endpoint, apps, seconds, think_ms=0):
 
 
 def measured_load(server, apps, seconds, think_ms):
-    """`load` against a started server, with the server's CPU per message (in all and by thread)."""
+    """`load` against a started server, with the server's CPU per message (in all, in the kernel,
+    and by thread)."""
     before, threads_before = cpu_seconds(server.pid), thread_cpu_seconds(server.pid)
+    system_before = system_cpu_seconds(server.pid)
     result = load(server.endpoint, apps, seconds, think_ms)
     cpu, threads_after = cpu_seconds(server.pid) - before, thread_cpu_seconds(server.pid)
+    system = system_cpu_seconds(server.pid) - system_before
     messages = max(result["messages_per_s"] * seconds, 1)
     result["cpu_us_per_message"] = cpu / messages * 1e6
+    result["kernel_us_per_message"] = system / messages * 1e6
     result["threads_us_per_message"] = {
         name: (spent - threads_before.get(name, 0.0)) / messages * 1e6 for name, spent in threads_after.items()}
     return result
@@ -101,20 +105,22 @@ def paced_comparison(args, tmp):
             rounds[name].append(r)
             threads = ", ".join("%s %.1f" % (t.strip("-") or "main", us)
                                 for t, us in sorted(r["threads_us_per_message"].items()) if us >= 0.05)
-            print("round %d %-28s %6.0f msg/s  p50 %6.3f ms  p99 %6.3f ms  CPU %5.1f us/msg  errors %d%s" % (
-                i + 1, name, r["messages_per_s"], r["p50_ms"], r["p99_ms"], r["cpu_us_per_message"], r["errors"],
+            print("round %d %-28s %6.0f msg/s  p50 %6.3f ms  p99 %6.3f ms  CPU %5.1f us/msg (kernel %4.1f)  errors %d%s" % (
+                i + 1, name, r["messages_per_s"], r["p50_ms"], r["p99_ms"], r["cpu_us_per_message"],
+                r["kernel_us_per_message"], r["errors"],
                 "  (%s)" % threads if name != reference else ""), flush=True)
-    keys = ("messages_per_s", "p50_ms", "p99_ms", "cpu_us_per_message")
+    keys = ("messages_per_s", "p50_ms", "p99_ms", "cpu_us_per_message", "kernel_us_per_message")
     median = {name: {k: statistics.median(r[k] for r in rs) for k in keys} for name, rs in rounds.items()}
     errors = {name: sum(r["errors"] for r in rs) for name, rs in rounds.items()}
     print()
     print("100 applications pausing %d ms (0.5-1.5x) between events, %d s, %d interleaved rounds (medians):"
           % (args.think_ms, args.seconds, args.rounds))
-    print("| server | CPU µs/msg | × reference | msg/s | p50 ms | p99 ms | errors |")
-    print("|---|---|---|---|---|---|---|")
+    print("| server | CPU µs/msg | of it in the kernel | × reference | msg/s | p50 ms | p99 ms | errors |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, m in median.items():
-        print("| %s | %.1f | %.2f | %.0f | %.3f | %.3f | %d |" % (
-            name, m["cpu_us_per_message"], m["cpu_us_per_message"] / median[reference]["cpu_us_per_message"],
+        print("| %s | %.1f | %.1f | %.2f | %.0f | %.3f | %.3f | %d |" % (
+            name, m["cpu_us_per_message"], m["kernel_us_per_message"],
+            m["cpu_us_per_message"] / median[reference]["cpu_us_per_message"],
             m["messages_per_s"], m["p50_ms"], m["p99_ms"], errors[name]))
     pacer = median["pacer-bridge --policy pacer"]
     ratio = pacer["cpu_us_per_message"] / median[reference]["cpu_us_per_message"]

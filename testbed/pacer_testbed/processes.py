@@ -20,15 +20,25 @@ def stop_process_group(process, grace=10):
         process.wait(timeout=grace)
 
 
-def _stat_cpu_seconds(stat_path):
+def _stat_user_system_seconds(stat_path):
     with open(stat_path) as f:
         fields = f.read().rsplit(") ", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def _stat_cpu_seconds(stat_path):
+    return sum(_stat_user_system_seconds(stat_path))
 
 
 def cpu_seconds(pid):
     """User + system CPU time `pid` has used so far (its threads included), from /proc/PID/stat."""
     return _stat_cpu_seconds("/proc/%d/stat" % pid)
+
+
+def system_cpu_seconds(pid):
+    """The part of `cpu_seconds(pid)` spent in the kernel (system time)."""
+    return _stat_user_system_seconds("/proc/%d/stat" % pid)[1]
 
 
 def thread_cpu_seconds(pid):
