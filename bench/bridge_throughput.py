@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pacer_testbed.bridge import BridgeProcess, require_binary
 from pacer_testbed.ports import endpoint as free_endpoint, wait_listening
-from pacer_testbed.processes import cpu_seconds, stop_process_group, system_cpu_seconds, thread_cpu_seconds
+from pacer_testbed.processes import stop_process_group, thread_cpu_seconds, user_system_cpu_seconds
 from pacer_testbed.repo import REPO
 
 
@@ -59,11 +59,13 @@ def load(endpoint, apps, seconds, think_ms=0):
 def measured_load(server, apps, seconds, think_ms):
     """`load` against a started server, with the server's CPU per message (in all, in the kernel,
     and by thread)."""
-    before, threads_before = cpu_seconds(server.pid), thread_cpu_seconds(server.pid)
-    system_before = system_cpu_seconds(server.pid)
+    (user_before, system_before) = user_system_cpu_seconds(server.pid)
+    threads_before = thread_cpu_seconds(server.pid)
     result = load(server.endpoint, apps, seconds, think_ms)
-    cpu, threads_after = cpu_seconds(server.pid) - before, thread_cpu_seconds(server.pid)
-    system = system_cpu_seconds(server.pid) - system_before
+    (user_after, system_after) = user_system_cpu_seconds(server.pid)
+    threads_after = thread_cpu_seconds(server.pid)
+    system = system_after - system_before
+    cpu = user_after - user_before + system
     messages = max(result["messages_per_s"] * seconds, 1)
     result["cpu_us_per_message"] = cpu / messages * 1e6
     result["kernel_us_per_message"] = system / messages * 1e6
@@ -105,7 +107,8 @@ def paced_comparison(args, tmp):
             rounds[name].append(r)
             threads = ", ".join("%s %.1f" % (t.strip("-") or "main", us)
                                 for t, us in sorted(r["threads_us_per_message"].items()) if us >= 0.05)
-            print("round %d %-28s %6.0f msg/s  p50 %6.3f ms  p99 %6.3f ms  CPU %5.1f us/msg (kernel %4.1f)  errors %d%s" % (
+            print(("round %d %-28s %6.0f msg/s  p50 %6.3f ms  p99 %6.3f ms  CPU %5.1f us/msg (kernel %4.1f)"
+                   "  errors %d%s") % (
                 i + 1, name, r["messages_per_s"], r["p50_ms"], r["p99_ms"], r["cpu_us_per_message"],
                 r["kernel_us_per_message"], r["errors"],
                 "  (%s)" % threads if name != reference else ""), flush=True)
@@ -165,7 +168,7 @@ def main():
     parser.add_argument("--no-closed-loop", action="store_true")
     parser.add_argument("--before", help="another build of pacer-bridge to compare with (paced view)")
     parser.add_argument("--variant", action="append", default=[], metavar="OPTIONS",
-                        help="also the pacer policy with these serve options, e.g. '--coalesce-us 0' (paced view)")
+                        help="also the pacer policy with these serve options, e.g. '--workers 2' (paced view)")
     args = parser.parse_args()
     require_binary()
     with tempfile.TemporaryDirectory() as tmp:

@@ -31,14 +31,10 @@ def _stat_cpu_seconds(stat_path):
     return sum(_stat_user_system_seconds(stat_path))
 
 
-def cpu_seconds(pid):
-    """User + system CPU time `pid` has used so far (its threads included), from /proc/PID/stat."""
-    return _stat_cpu_seconds("/proc/%d/stat" % pid)
-
-
-def system_cpu_seconds(pid):
-    """The part of `cpu_seconds(pid)` spent in the kernel (system time)."""
-    return _stat_user_system_seconds("/proc/%d/stat" % pid)[1]
+def user_system_cpu_seconds(pid):
+    """The user and the system (kernel) CPU time `pid` has used so far (its threads included),
+    from /proc/PID/stat."""
+    return _stat_user_system_seconds("/proc/%d/stat" % pid)
 
 
 def thread_cpu_seconds(pid):
