@@ -80,7 +80,7 @@ struct ReplayArgs {
     seed: u64,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
-    /// Also print every replayed run (table format).
+    /// Also print every replayed run (with --format json: under "runs", per policy).
     #[arg(long)]
     per_run: bool,
     /// Replayed runs join the history of later runs, per policy, as the live bridge
@@ -233,13 +233,18 @@ fn run(command: Command) -> Result<(), String> {
                 bridge: args.bridge,
             };
             let runs = trace::read(&args.trace)?;
-            let (report, outcomes) = replay::replay(&runs, &config)?;
+            let (mut report, outcomes) = replay::replay(&runs, &config)?;
             if args.per_run {
                 let replayed = &runs[config.profiling_runs..];
-                print!(
-                    "{}",
-                    replay::per_run_table(replayed, &outcomes, config.target_ms)
-                );
+                match args.format {
+                    Format::Table => print!(
+                        "{}",
+                        replay::per_run_table(replayed, &outcomes, config.target_ms)
+                    ),
+                    Format::Json => {
+                        report = report.with_runs(replayed, &outcomes, config.target_ms)
+                    }
+                }
             }
             output::print(&report, args.format);
             Ok(())

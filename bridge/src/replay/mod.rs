@@ -16,7 +16,7 @@ use crate::trace::TraceRun;
 use oracle::LostRun;
 pub use reference::{Reference, ReferenceModels};
 pub use remote::RemoteBridge;
-pub use report::{per_run_table, PolicyMetrics, ReplayReport};
+pub use report::{per_run_table, PolicyMetrics, ReplayReport, RunRow};
 pub use simulate::{simulate, Outcome, Setting};
 
 #[derive(Debug, Clone)]
@@ -107,7 +107,13 @@ pub fn replay(
             (name.clone(), metrics)
         })
         .collect();
-    Ok((ReplayReport { policies }, outcomes))
+    Ok((
+        ReplayReport {
+            policies,
+            runs: None,
+        },
+        outcomes,
+    ))
 }
 
 fn run_policy(

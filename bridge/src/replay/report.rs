@@ -27,6 +27,46 @@ pub struct PolicyMetrics {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ReplayReport {
     pub policies: BTreeMap<String, PolicyMetrics>,
+    /// With `--per-run`: every replayed run of each policy, in the order replayed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs: Option<BTreeMap<String, Vec<RunRow>>>,
+}
+
+/// One replayed run of one policy, as `--per-run` shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RunRow {
+    pub app_event_id: i64,
+    pub runtime_ms: f64,
+    pub met: bool,
+    pub executor_minutes: f64,
+    pub scale_outs: Vec<u32>,
+}
+
+impl ReplayReport {
+    /// The report with every replayed run of each policy attached.
+    pub fn with_runs(self, replayed: &[TraceRun], outcomes: &Outcomes, target_ms: i64) -> Self {
+        let runs = outcomes
+            .iter()
+            .map(|(name, results)| {
+                let rows = replayed
+                    .iter()
+                    .zip(results)
+                    .map(|(run, o)| RunRow {
+                        app_event_id: run.app_event_id,
+                        runtime_ms: o.runtime_ms,
+                        met: o.runtime_ms <= target_ms as f64,
+                        executor_minutes: o.executor_ms / 60e3,
+                        scale_outs: o.scale_outs.clone(),
+                    })
+                    .collect();
+                (name.clone(), rows)
+            })
+            .collect();
+        ReplayReport {
+            runs: Some(runs),
+            ..self
+        }
+    }
 }
 
 impl PolicyMetrics {

@@ -143,7 +143,14 @@ pub fn simulate(
         actuation_delay_ms,
     } = setting;
     let (gaps, tail) = gaps(run);
-    let initial = range.clamp(i64::from(plan.initial().scale_out));
+    let first = plan.initial();
+    let initial = range.clamp(i64::from(first.scale_out));
+    log::debug!(
+        "run {} starts at {}: {}",
+        run.app_event_id,
+        initial,
+        first.reason
+    );
     let mut timeline = Timeline {
         now: 0.0,
         in_force: initial,

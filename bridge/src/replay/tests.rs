@@ -309,3 +309,30 @@ fn actuation_delay_pro_rates_a_job() {
     assert!((0.0..=25_000.0 + 1.0).contains(&delay), "{outcome:?}");
     assert_eq!(outcome.rescalings, 1);
 }
+
+#[test]
+fn per_run_rows_add_up_to_the_policy_metrics() {
+    let runs = shared_trace("ellis-kmeans.csv");
+    let c = config(&["ellis", "fixed:8"], 20_000.0, 3);
+    let (report, outcomes) = replay(&runs, &c).unwrap();
+    let replayed = &runs[c.profiling_runs..];
+    let with_runs = report.clone().with_runs(replayed, &outcomes, c.target_ms);
+    let rows = with_runs.runs.as_ref().unwrap();
+    for (name, metrics) in &report.policies {
+        let rows = &rows[name];
+        assert_eq!(rows.len(), replayed.len(), "{name}");
+        let ids: Vec<i64> = rows.iter().map(|r| r.app_event_id).collect();
+        let expected: Vec<i64> = replayed.iter().map(|r| r.app_event_id).collect();
+        assert_eq!(ids, expected, "{name}");
+        let missed = rows.iter().filter(|r| !r.met).count() as f64;
+        assert!(
+            (missed / rows.len() as f64 - metrics.cvc).abs() < 1e-12,
+            "{name}"
+        );
+        let cost = rows.iter().map(|r| r.executor_minutes).sum::<f64>() / rows.len() as f64;
+        assert!((cost - metrics.executor_minutes).abs() < 1e-9, "{name}");
+    }
+    assert!(rows["fixed:8"].iter().all(|r| r.scale_outs == [8]));
+    assert_eq!(with_runs.policies, report.policies);
+    assert!(report.runs.is_none());
+}
