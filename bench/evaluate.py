@@ -9,6 +9,7 @@ Usage: python3 bench/evaluate.py   (after `cargo build --release -p pacer-bridge
 """
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -59,8 +60,9 @@ SCALE_OUTS = range(4, 37)
 
 
 def dominating(trace, target_ms, results):
-    """(lower bound, reached) of the mean cost ratio of the cheapest clairvoyant constant
-    scale-out per run that dominates Ellis over the trace's cells (bench/dominating_floor.py).
+    """(lower bound, reached or None, the reached choice) of the mean cost ratio of the cheapest
+    clairvoyant constant scale-out per run that dominates Ellis over the trace's cells
+    (bench/dominating_floor.py; `results` as `cells` gives them).
     A constant policy's runs do not depend on the mode, so each reference is replayed once."""
     constant = {}
     for reference in REFERENCES:
@@ -68,7 +70,8 @@ def dominating(trace, target_ms, results):
         per_scale_out = [runs["fixed:%d" % s] for s in SCALE_OUTS]
         constant[reference] = [[((row["runtime_ms"] - target_ms) / 60_000, row["executor_minutes"])
                                 for row in rows] for rows in zip(*per_scale_out)]
-    return dominating_floor.floor([(r["ellis"], constant[reference]) for (reference, _), r in results.items()])
+    return dominating_floor.floor([(r["ellis"], constant[cell_reference])
+                                   for (cell_reference, _), r in results.items()])
 
 
 def cell_ok(result):
@@ -119,8 +122,11 @@ def table(name, target_ms, results, floor):
 
 
 def floor_text(floor):
-    lower, reached = floor
-    return "≥ %.2f, %s reached" % (lower, "-" if reached is None else "%.2f" % reached)
+    """The bounds to two decimals, each rounded away from the other: the lower one down, the
+    reached one up."""
+    lower, reached, _ = floor
+    return "≥ %.2f, %s reached" % (math.floor(lower * 100) / 100,
+                                    "-" if reached is None else "%.2f" % (math.ceil(reached * 100) / 100))
 
 
 def svg(panels, path):
@@ -200,8 +206,8 @@ def main():
           "oracle-frugal %.3f; the cheapest clairvoyant constant scale-outs that dominate Ellis on every trace: "
           "≥ %.3f, %s reached)" % (
               sum(v[1] for v in verdicts), len(verdicts), len(ratios), sum(ratios) / len(ratios),
-              sum(floors) / len(floors), sum(f[0] for *_, f in verdicts) / len(verdicts),
-              "-" if None in reached else "%.3f" % (sum(reached) / len(reached))))
+              sum(floors) / len(floors), math.floor(1000 * sum(f[0] for *_, f in verdicts) / len(verdicts)) / 1000,
+              "-" if None in reached else "%.3f" % (math.ceil(1000 * sum(reached) / len(reached)) / 1000)))
     figure = REPO / "docs" / "evaluation" / "cvc_vs_cost.svg"
     svg(panels, figure)
     print("figure: %s" % figure.relative_to(REPO))

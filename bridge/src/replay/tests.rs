@@ -321,16 +321,23 @@ fn per_run_rows_add_up_to_the_policy_metrics() {
     for (name, metrics) in &report.policies {
         let rows = &rows[name];
         assert_eq!(rows.len(), replayed.len(), "{name}");
-        let ids: Vec<i64> = rows.iter().map(|r| r.app_event_id).collect();
-        let expected: Vec<i64> = replayed.iter().map(|r| r.app_event_id).collect();
-        assert_eq!(ids, expected, "{name}");
-        let missed = rows.iter().filter(|r| !r.met).count() as f64;
+        let n = rows.len() as f64;
+        let target = c.target_ms as f64;
         assert!(
-            (missed / rows.len() as f64 - metrics.cvc).abs() < 1e-12,
+            rows.iter().all(|r| r.met == (r.runtime_ms <= target)),
             "{name}"
         );
-        let cost = rows.iter().map(|r| r.executor_minutes).sum::<f64>() / rows.len() as f64;
+        let missed = rows.iter().filter(|r| !r.met).count() as f64;
+        assert!((missed / n - metrics.cvc).abs() < 1e-12, "{name}");
+        let late = rows
+            .iter()
+            .map(|r| (r.runtime_ms - target).max(0.0) / 60_000.0)
+            .sum::<f64>();
+        assert!((late / n - metrics.cvs_min).abs() < 1e-9, "{name}");
+        let cost = rows.iter().map(|r| r.executor_minutes).sum::<f64>() / n;
         assert!((cost - metrics.executor_minutes).abs() < 1e-9, "{name}");
+        let rescaled = rows.iter().map(|r| r.scale_outs.len() - 1).sum::<usize>() as f64;
+        assert!((rescaled / n - metrics.rescalings).abs() < 1e-9, "{name}");
     }
     assert!(rows["fixed:8"].iter().all(|r| r.scale_outs == [8]));
     assert_eq!(with_runs.policies, report.policies);
