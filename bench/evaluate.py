@@ -30,12 +30,17 @@ SYNTHETIC = [(profile, seed) for profile in ("strong", "amdahl", "ushape", "flat
              for seed in (1, 2)]
 
 
-def replay(trace, target_ms, policies=POLICIES, learn=False, reference="fit", per_run=False):
+def replay_report(trace, target_ms, policies=POLICIES, learn=False, reference="fit", per_run=False):
+    """`pacer-bridge replay`'s JSON report: "policies" (and with `per_run`, "runs")."""
     out = subprocess.run([str(BRIDGE), "replay", "--trace", str(trace), "--target-ms", str(target_ms),
                           "--policies", ",".join(policies), "--format", "json", "--reference", reference]
                          + (["--learn"] if learn else []) + (["--per-run"] if per_run else []),
                          check=True, capture_output=True, text=True)
-    report = json.loads(out.stdout)
+    return json.loads(out.stdout)
+
+
+def replay(trace, target_ms, policies=POLICIES, learn=False, reference="fit", per_run=False):
+    report = replay_report(trace, target_ms, policies, learn, reference, per_run)
     return report["runs"] if per_run else report["policies"]
 
 
@@ -44,14 +49,19 @@ MODES = [("plain", False), ("learn", True)]
 CELL_POLICIES = ["ellis", "pacer", "oracle-constant", "oracle-frugal"]
 
 
-def cells(trace, target_ms):
+def cells(trace, target_ms, runs=None):
     """Every reference variant × mode: {(reference, mode): result} for ellis, pacer and the
-    two constant oracles; the fit/plain cell with every policy (the figure's)."""
+    two constant oracles; the fit/plain cell with every policy (the figure's). With a dict
+    `runs`, each cell's replayed runs per policy (`replay --per-run`) are put in it too."""
     out = {}
     for reference in REFERENCES:
         for mode, learn in MODES:
             policies = POLICIES if (reference, mode) == ("fit", "plain") else CELL_POLICIES
-            out[(reference, mode)] = replay(trace, target_ms, policies, learn=learn, reference=reference)
+            report = replay_report(trace, target_ms, policies, learn=learn, reference=reference,
+                                   per_run=runs is not None)
+            out[(reference, mode)] = report["policies"]
+            if runs is not None:
+                runs[(reference, mode)] = report["runs"]
     return out
 
 
@@ -59,19 +69,131 @@ def cells(trace, target_ms):
 SCALE_OUTS = range(4, 37)
 
 
-def dominating(trace, target_ms, results):
-    """(lower bound, reached or None, the reached choice) of the mean cost ratio of the cheapest
-    clairvoyant constant scale-out per run that dominates Ellis over the trace's cells
-    (bench/dominating_floor.py; `results` as `cells` gives them).
-    A constant policy's runs do not depend on the mode, so each reference is replayed once."""
+def constant_options(trace, target_ms):
+    """Per reference variant, per replayed run: (minutes over the target, executor-minutes) at
+    each constant scale-out of SCALE_OUTS, with clairvoyance. A constant policy's runs do not
+    depend on the mode, so each reference is replayed once."""
     constant = {}
     for reference in REFERENCES:
         runs = replay(trace, target_ms, ["fixed:%d" % s for s in SCALE_OUTS], reference=reference, per_run=True)
         per_scale_out = [runs["fixed:%d" % s] for s in SCALE_OUTS]
         constant[reference] = [[((row["runtime_ms"] - target_ms) / 60_000, row["executor_minutes"])
                                 for row in rows] for rows in zip(*per_scale_out)]
+    return constant
+
+
+def dominating(trace, target_ms, results, constant=None):
+    """(lower bound, reached or None, the reached choice) of the mean cost ratio of the cheapest
+    clairvoyant constant scale-out per run that dominates Ellis over the trace's cells
+    (bench/dominating_floor.py; `results` as `cells` gives them, `constant` as
+    `constant_options` does)."""
+    constant = constant or constant_options(trace, target_ms)
     return dominating_floor.floor([(r["ellis"], constant[cell_reference])
                                    for (cell_reference, _), r in results.items()])
+
+
+# The two kinds of run a policy is judged on, by what a clairvoyant constant scale-out can do.
+REACHABLE, LOST = "reachable", "lost"
+
+
+def run_classes(rows, options, target_ms):
+    """Where a policy's executor-minutes and minutes late go, by kind of run: `reachable` (some
+    constant scale-out meets the target) and `lost` (none does). `rows`: the policy's replayed
+    runs (`replay --per-run`), `options`: the same runs' constant options (`constant_options`),
+    in the same order. Per kind: runs, missed, executor-minutes, minutes late, and the
+    clairvoyant's executor-minutes and minutes late (reachable: the cheapest scale-out meeting
+    the target; lost: the fastest scale-out, the least lateness one scale-out can have)."""
+    out = {kind: {"runs": 0, "missed": 0, "executor_minutes": 0.0, "minutes_late": 0.0,
+                  "clairvoyant_executor_minutes": 0.0, "clairvoyant_minutes_late": 0.0}
+           for kind in (REACHABLE, LOST)}
+    assert len(rows) == len(options), "one list of constant options per replayed run"
+    for row, run in zip(rows, options):
+        meeting = [cost for over, cost in run if over <= 0.0]
+        kind = out[REACHABLE if meeting else LOST]
+        late = max(0.0, (row["runtime_ms"] - target_ms) / 60_000)
+        kind["runs"] += 1
+        kind["missed"] += not row["met"]
+        kind["executor_minutes"] += row["executor_minutes"]
+        kind["minutes_late"] += late
+        if meeting:
+            kind["clairvoyant_executor_minutes"] += min(meeting)
+        else:
+            over, cost = min(run)
+            kind["clairvoyant_executor_minutes"] += cost
+            kind["clairvoyant_minutes_late"] += over
+    return out
+
+
+def add_classes(total, classes):
+    for kind, figures in classes.items():
+        into = total.setdefault(kind, dict.fromkeys(figures, 0.0))
+        for metric, value in figures.items():
+            into[metric] += value
+    return total
+
+
+def trace_classes(runs, constant, target_ms):
+    """`run_classes` of ellis and pacer summed over a trace's cells (`runs` as `cells` fills
+    it): {policy: {kind: figures}}."""
+    total = {"ellis": {}, "pacer": {}}
+    for (reference, _), cell_runs in runs.items():
+        for policy in total:
+            add_classes(total[policy], run_classes(cell_runs[policy], constant[reference], target_ms))
+    return total
+
+
+def lost_options(runs, constant):
+    """The constant options (as `constant_options`) of every lost run of a trace's cells (`runs`
+    as `cells` fills it), a cell's runs once per cell."""
+    return [options for (reference, _) in runs for options in constant[reference]
+            if min(over for over, _ in options) > 0.0]
+
+
+def cheapest_within_lateness(lost, minutes_late):
+    """The least executor-minutes a clairvoyant constant scale-out per run needs to keep the
+    `lost` runs' summed minutes late within `minutes_late`: each run takes the option minimizing
+    executor-minutes + λ · minutes late, with λ bisected (on a log scale) to the smallest price
+    that keeps within it (a point of the convex hull, so an upper bound within one run's step).
+    None if not even the fastest scale-out of every run keeps within it."""
+    def at(price):
+        chosen = [min(options, key=lambda o: o[1] + price * o[0]) for options in lost]
+        return sum(cost for _, cost in chosen), sum(over for over, _ in chosen)
+
+    if at(1e12)[1] > minutes_late + 1e-9:
+        return None
+    low, high = 1e-6, 1e12
+    for _ in range(80):
+        middle = math.sqrt(low * high)
+        low, high = (low, middle) if at(middle)[1] <= minutes_late + 1e-9 else (middle, high)
+    return at(high)[0]
+
+
+def lost_frontier_line(classes, lost):
+    """What clairvoyance buys on the lost runs: the least executor-minutes at Ellis's and at
+    pacer's minutes late there."""
+    e, p = classes["ellis"][LOST], classes["pacer"][LOST]
+    at_ellis = cheapest_within_lateness(lost, e["minutes_late"])
+    at_pacer = cheapest_within_lateness(lost, p["minutes_late"])
+    show = lambda x: "-" if x is None else "%.0f" % x  # noqa: E731
+    print("lost runs, least executor-minutes of a clairvoyant constant scale-out per run: %s at Ellis's %.0f "
+          "minutes late (Ellis: %.0f), %s at pacer's %.0f (pacer: %.0f)\n" % (
+              show(at_ellis), e["minutes_late"], e["executor_minutes"], show(at_pacer), p["minutes_late"],
+              p["executor_minutes"]))
+
+
+def classes_table(classes):
+    """The kinds of run of `trace_classes` (or their sum over traces) as a table."""
+    print("| runs (all cells) | count | missed ellis / pacer | executor-min ellis / pacer / clairvoyant "
+          "| minutes late ellis / pacer / clairvoyant |")
+    print("|---|---|---|---|---|")
+    for kind, label in ((REACHABLE, "reachable (a constant scale-out meets the target; clairvoyant: the cheapest that does)"),
+                        (LOST, "lost (none does; clairvoyant: the fastest)")):
+        e, p = classes["ellis"][kind], classes["pacer"][kind]
+        print("| %s | %d | %d / %d | %.0f / %.0f / %.0f | %.0f / %.0f / %.0f |" % (
+            label, e["runs"], e["missed"], p["missed"], e["executor_minutes"], p["executor_minutes"],
+            e["clairvoyant_executor_minutes"], e["minutes_late"], p["minutes_late"],
+            e["clairvoyant_minutes_late"]))
+    print()
 
 
 def cell_ok(result):
@@ -183,13 +305,20 @@ def synthetic(tmp):
 def main():
     if not BRIDGE.exists():
         sys.exit("build it first: cargo build --release -p pacer-bridge")
-    panels, verdicts, ratios, floors = [], [], [], []
+    panels, verdicts, ratios, floors, all_classes, all_lost = [], [], [], [], {"ellis": {}, "pacer": {}}, []
     with tempfile.TemporaryDirectory() as tmp:
         print("## Every trace, reference variant and mode\n")
         for name, trace, target in RECORDED + synthetic(tmp):
-            results = cells(trace, target)
-            floor = dominating(trace, target, results)
+            runs = {}
+            results = cells(trace, target, runs)
+            constant = constant_options(trace, target)
+            floor = dominating(trace, target, results, constant)
             dominates, trace_ratios, trace_floors = table(name, target, results, floor)
+            classes = trace_classes(runs, constant, target)
+            classes_table(classes)
+            all_lost.extend(lost_options(runs, constant))
+            for policy, kinds in classes.items():
+                add_classes(all_classes[policy], kinds)
             verdicts.append((name, dominates, sum(trace_ratios) / len(trace_ratios),
                              sum(trace_floors) / len(trace_floors), floor))
             ratios.extend(trace_ratios)
@@ -208,6 +337,10 @@ def main():
               sum(v[1] for v in verdicts), len(verdicts), len(ratios), sum(ratios) / len(ratios),
               sum(floors) / len(floors), math.floor(1000 * sum(f[0] for *_, f in verdicts) / len(verdicts)) / 1000,
               "-" if None in reached else "%.3f" % (math.ceil(1000 * sum(reached) / len(reached)) / 1000)))
+    print()
+    print("### Where the executor-minutes and the minutes late go, over all traces\n")
+    classes_table(all_classes)
+    lost_frontier_line(all_classes, all_lost)
     figure = REPO / "docs" / "evaluation" / "cvc_vs_cost.svg"
     svg(panels, figure)
     print("figure: %s" % figure.relative_to(REPO))

@@ -79,3 +79,28 @@ def test_the_floor_of_a_replayed_synthetic_trace_passes_the_dominance_test(tmp_p
     dominates, ratio = evaluate.verdict(chosen)
     assert dominates
     assert abs(ratio - reached) < 1e-9
+
+
+def test_runs_are_split_into_reachable_and_lost_by_what_a_constant_scale_out_can_do():
+    # Two runs with a 10-minute target: the first meets it at one of its options, the second at
+    # none. The policy met the first at 7 executor-minutes and missed the second by 3 minutes.
+    target = 600_000
+    rows = [{"runtime_ms": 540_000, "met": True, "executor_minutes": 7.0},
+            {"runtime_ms": 780_000, "met": False, "executor_minutes": 9.0}]
+    options = [[(-1.0, 5.0), (1.0, 2.0)], [(4.0, 3.0), (2.0, 6.0)]]
+    classes = evaluate.run_classes(rows, options, target)
+    assert classes[evaluate.REACHABLE] == {"runs": 1, "missed": 0, "executor_minutes": 7.0, "minutes_late": 0.0,
+                                           "clairvoyant_executor_minutes": 5.0, "clairvoyant_minutes_late": 0.0}
+    assert classes[evaluate.LOST] == {"runs": 1, "missed": 1, "executor_minutes": 9.0, "minutes_late": 3.0,
+                                      "clairvoyant_executor_minutes": 6.0, "clairvoyant_minutes_late": 2.0}
+
+
+def test_the_cheapest_clairvoyant_choice_for_lost_runs_within_a_lateness():
+    lost = [[(4.0, 3.0), (2.0, 6.0)], [(3.0, 1.0), (1.0, 5.0)]]
+    # Within 7 minutes late both cheap options do (3 + 1 at 4 + 3 late); within 5 one run must
+    # save 2 minutes, and the first does it for 3 executor-minutes more, the second for 4; within
+    # 3 both take their fast options; below, not even those.
+    assert evaluate.cheapest_within_lateness(lost, 7.0) == 4.0
+    assert evaluate.cheapest_within_lateness(lost, 5.0) == 7.0
+    assert evaluate.cheapest_within_lateness(lost, 3.0) == 11.0
+    assert evaluate.cheapest_within_lateness(lost, 2.9) is None
