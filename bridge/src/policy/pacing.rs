@@ -13,8 +13,9 @@
 //!   it (5-fold cross-validation) gives, for every point of progress, how far "what remained"
 //!   exceeded "what was predicted to remain". Plans correct the predictions by the median of
 //!   those errors, and their spread says which scale-outs the model cannot tell apart.
-//! - **Price of speed.** A run that cannot meet its target gets the smallest scale-out nearly as
-//!   fast as the fastest (within the model's error spread), not the largest.
+//! - **Price of speed.** A run that cannot meet its target gets the scale-out with the least
+//!   executor-minutes plus minutes late, a minute late priced at a minute of the maximum
+//!   scale-out: not the largest, unless executors added still pay for themselves.
 //!   After a job, a run short of its target at the median but within it at the lower quartile
 //!   has a fair chance and gets the fastest scale-out.
 //! - **Actuation delay.** A scale-up helps only once the executors are up; until then the run
@@ -42,9 +43,13 @@ const PLAN_AT: f64 = 0.5;
 const FAIR_CHANCE: f64 = 0.25;
 /// Scaling down needs this stricter percentile.
 const CONFIDENCE_DOWN: f64 = 0.95;
-/// When no scale-out reaches the target, the smallest one "nearly as fast" as the fastest:
-/// predicted within the spread of the model's own errors (p75 over p50), and at least this.
+/// Two predicted times closer than the spread of the model's own errors (p75 over p50), and at
+/// least this, cannot be told apart by a few jobs (the scale-up trial's noise check).
 const NEARLY_AS_FAST: f64 = 1.10;
+/// When no scale-out reaches the target, a minute late is priced at this many executor-minutes
+/// per executor of the range's maximum: the user allowed up to the maximum to meet the target,
+/// so a minute of lateness is worth what a minute of the whole allowed cluster costs.
+const LATE_MINUTE_PRICE: f64 = 1.0;
 /// Changes not forced by the target (scaling down, or moving within a lost run) must change
 /// the scale-out by at least this share: every rescaling costs executor starts and churn.
 const MIN_CHANGE: f64 = 0.15;
@@ -407,11 +412,11 @@ fn plan_start(run: &RunSpec, model: &Model) -> Decision {
             ),
         ),
         None => {
-            let i = near_fastest(&times, model.indistinct(0));
+            let i = priced_when_late(&times, range);
             Decision::new(
                 range.at(i),
                 format!(
-                    "target out of reach: nearly as fast as the fastest ({:.0} ms at p{:.0})",
+                    "target out of reach: the least executor-minutes plus minutes late ({:.0} ms at p{:.0})",
                     times[i],
                     PLAN_AT * 100.0
                 ),
@@ -438,14 +443,20 @@ fn worth_changing(from: u32, to: u32) -> bool {
 
 /// The scale-out with the shortest time (the smallest of equals).
 fn fastest(times: &[f64]) -> usize {
-    near_fastest(times, 1.0)
+    let best = times.iter().copied().fold(f64::INFINITY, f64::min);
+    times.iter().position(|&t| t <= best).unwrap_or(0)
 }
 
-/// The smallest scale-out within `tolerance` × the fastest time.
-fn near_fastest(times: &[f64], tolerance: f64) -> usize {
-    let best = times.iter().copied().fold(f64::INFINITY, f64::min);
+/// For a run late at every scale-out, given the time left at each (`times`, over `range`): the
+/// one with the least executor-minutes from now on plus the price of its minutes late. Every
+/// scale-out is late by its time left less the same budget, so that is the least
+/// (x + price) · time(x) (the smallest of equals): executors are added while each shortens the
+/// run by more than it costs at the price.
+fn priced_when_late(times: &[f64], range: ScaleOutRange) -> usize {
+    let price = LATE_MINUTE_PRICE * f64::from(range.max);
+    let priced = |i: usize| (f64::from(range.at(i)) + price) * times[i];
     (0..times.len())
-        .find(|&i| times[i] <= best * tolerance)
+        .reduce(|best, i| if priced(i) < priced(best) { i } else { best })
         .unwrap_or(0)
 }
 
@@ -599,8 +610,8 @@ impl PacerPlan {
                     (fastest(&planned), "a fair chance: the fastest")
                 } else {
                     (
-                        near_fastest(&planned, model.indistinct(k)),
-                        "out of reach: nearly as fast as the fastest",
+                        priced_when_late(&planned, range),
+                        "out of reach: the least executor-minutes plus minutes late",
                     )
                 };
                 worth_changing(current, range.at(best)).then(|| {
@@ -790,7 +801,7 @@ mod tests {
     }
 
     #[test]
-    fn a_close_call_gets_the_fastest_scale_out_and_a_lost_run_a_cheap_one() {
+    fn a_close_call_and_a_lost_run_on_strong_scaling_get_the_fastest_scale_out() {
         // Ever slower first jobs: behind, then short at the median but not at the lower
         // quartile (a close call), then out of reach.
         let decisions: Vec<Decision> = (20..80)
@@ -805,9 +816,40 @@ mod tests {
             .filter(|d| d.reason.contains("out of reach"))
             .collect();
         assert!(!close.is_empty() && !lost.is_empty(), "{decisions:?}");
-        // Strong scaling: the fastest is the largest scale-out, "nearly as fast" is smaller.
+        // Strong scaling: the fastest is the largest scale-out, and for a lost run it costs no
+        // more executor-minutes than a smaller one, so it is worth its price too.
         assert!(close.iter().all(|d| d.scale_out == 36), "{close:?}");
-        assert!(lost.iter().all(|d| d.scale_out < 36), "{lost:?}");
+        assert!(lost.iter().all(|d| d.scale_out == 36), "{lost:?}");
+    }
+
+    /// Time left at each scale-out of the range: `serial` ms plus `parallel` ms spread over the
+    /// executors.
+    fn amdahl(serial: f64, parallel: f64) -> Vec<f64> {
+        range()
+            .values()
+            .map(|x| serial + parallel / f64::from(x))
+            .collect()
+    }
+
+    #[test]
+    fn a_lost_run_adds_executors_while_they_pay_for_themselves_at_the_price() {
+        let range = range();
+        // (x + p)(s + w/x) is least at x = √(p·w/s), p = 36 (a minute of the maximum): with
+        // w/s = 4, x = 12; with w/s = 16, x = 24; all parallel, the fastest; all serial, the
+        // smallest.
+        assert_eq!(range.at(priced_when_late(&amdahl(100.0, 400.0), range)), 12);
+        assert_eq!(
+            range.at(priced_when_late(&amdahl(100.0, 1600.0), range)),
+            24
+        );
+        assert_eq!(range.at(priced_when_late(&amdahl(0.0, 1600.0), range)), 36);
+        assert_eq!(range.at(priced_when_late(&amdahl(100.0, 0.0), range)), 4);
+        // A curve that rises beyond its optimum: never past it.
+        let ushape: Vec<f64> = range
+            .values()
+            .map(|x| 100.0 + 1600.0 / f64::from(x) + 5.0 * f64::from(x))
+            .collect();
+        assert!(range.at(priced_when_late(&ushape, range)) <= 17);
     }
 
     #[test]
