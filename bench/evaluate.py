@@ -69,6 +69,11 @@ def cells(trace, target_ms, runs=None):
 SCALE_OUTS = range(4, 37)
 
 
+def minutes_over(row, target_ms):
+    """A replayed run's (`replay --per-run`) minutes over its target; negative when it met it."""
+    return (row["runtime_ms"] - target_ms) / 60_000
+
+
 def constant_options(trace, target_ms):
     """Per reference variant, per replayed run: (minutes over the target, executor-minutes) at
     each constant scale-out of SCALE_OUTS, with clairvoyance. A constant policy's runs do not
@@ -77,8 +82,8 @@ def constant_options(trace, target_ms):
     for reference in REFERENCES:
         runs = replay(trace, target_ms, ["fixed:%d" % s for s in SCALE_OUTS], reference=reference, per_run=True)
         per_scale_out = [runs["fixed:%d" % s] for s in SCALE_OUTS]
-        constant[reference] = [[((row["runtime_ms"] - target_ms) / 60_000, row["executor_minutes"])
-                                for row in rows] for rows in zip(*per_scale_out)]
+        constant[reference] = [[(minutes_over(row, target_ms), row["executor_minutes"]) for row in rows]
+                               for rows in zip(*per_scale_out)]
     return constant
 
 
@@ -96,6 +101,11 @@ def dominating(trace, target_ms, results, constant=None):
 REACHABLE, LOST = "reachable", "lost"
 
 
+def reachable(options):
+    """Whether some constant scale-out of a run's options (as `constant_options`) meets its target."""
+    return any(over <= 0.0 for over, _ in options)
+
+
 def run_classes(rows, options, target_ms):
     """Where a policy's executor-minutes and minutes late go, by kind of run: `reachable` (some
     constant scale-out meets the target) and `lost` (none does). `rows`: the policy's replayed
@@ -108,15 +118,14 @@ def run_classes(rows, options, target_ms):
            for kind in (REACHABLE, LOST)}
     assert len(rows) == len(options), "one list of constant options per replayed run"
     for row, run in zip(rows, options):
-        meeting = [cost for over, cost in run if over <= 0.0]
-        kind = out[REACHABLE if meeting else LOST]
-        late = max(0.0, (row["runtime_ms"] - target_ms) / 60_000)
+        kind = out[REACHABLE if reachable(run) else LOST]
+        late = max(0.0, minutes_over(row, target_ms))
         kind["runs"] += 1
         kind["missed"] += not row["met"]
         kind["executor_minutes"] += row["executor_minutes"]
         kind["minutes_late"] += late
-        if meeting:
-            kind["clairvoyant_executor_minutes"] += min(meeting)
+        if reachable(run):
+            kind["clairvoyant_executor_minutes"] += min(cost for over, cost in run if over <= 0.0)
         else:
             over, cost = min(run)
             kind["clairvoyant_executor_minutes"] += cost
@@ -145,8 +154,7 @@ def trace_classes(runs, constant, target_ms):
 def lost_options(runs, constant):
     """The constant options (as `constant_options`) of every lost run of a trace's cells (`runs`
     as `cells` fills it), a cell's runs once per cell."""
-    return [options for (reference, _) in runs for options in constant[reference]
-            if min(over for over, _ in options) > 0.0]
+    return [options for (reference, _) in runs for options in constant[reference] if not reachable(options)]
 
 
 def cheapest_within_lateness(lost, minutes_late):
