@@ -2,14 +2,14 @@
 
 mod bell;
 mod ernest;
+mod job_cells;
 mod kernel;
 mod linalg;
-mod run_speed;
 
 pub use bell::Bell;
 pub use ernest::Ernest;
+pub use job_cells::{CellEntry, JobCells};
 pub use kernel::KernelRegression;
-pub use run_speed::{CellEntry, JobCells};
 
 use crate::history::ScaleOutRange;
 

@@ -5,10 +5,12 @@
 //!
 //! - **Non-job time counts.** Time between jobs and around them (driver work) is part of the
 //!   runtime; it is learned from history.
+//! - **Smooth curves.** Each job's curve is Ernest's four terms fitted on the median duration
+//!   at each scale-out of the history: with one or a few runs per scale-out, a curve through
+//!   every point would follow each run's speed.
 //! - **The run's own speed.** Runs of one application differ by up to 3× at equal scale-out.
-//!   The curves are fitted net of each earlier run's speed (`model::run_speeds`); after every
-//!   job the finished jobs' actual/predicted ratio (shrunk towards 1 early on) rescales the
-//!   predictions of the remaining jobs.
+//!   After every job the finished jobs' actual/predicted ratio (shrunk towards 1 early on)
+//!   rescales the predictions of the remaining jobs.
 //! - **The model's own errors.** Replaying each earlier run through predictions fitted without
 //!   it (5-fold cross-validation) gives, for every point of progress, how far "what remained"
 //!   exceeded "what was predicted to remain". Plans correct the predictions by the median of
@@ -218,9 +220,9 @@ impl Model {
     /// Curves, non-job time and the speed prior, fitted on `history` (whose jobs `cells`
     /// holds); no calibration yet.
     fn uncalibrated(history: &[&RunRecord], cells: &JobCells, range: ScaleOutRange) -> Model {
-        // Job ids seen in at least half of the runs; robust points: the median per scale-out of
-        // the durations, each divided by its run's speed (the scale effect net of run speed).
-        let speeds = cells.run_speeds();
+        // Job ids seen in at least half of the runs; robust points: the median duration per
+        // scale-out, and through them Ernest's four-term curve, which does not follow the noise
+        // of single runs (docs/POLICY.md).
         let width = range.len();
         let mut durations = Vec::new();
         let mut robust = Vec::new();
@@ -234,11 +236,11 @@ impl Model {
             robust.clear();
             robust.extend(job.chunk_by(|a, b| a.scale_out == b.scale_out).map(|cell| {
                 durations.clear();
-                durations.extend(cell.iter().map(|e| e.duration_ms / speeds[e.run]));
+                durations.extend(cell.iter().map(|e| e.duration_ms));
                 let middle = median_in_place(&mut durations).expect("a cell has entries");
                 (f64::from(cell[0].scale_out), middle)
             }));
-            let predicted = ellis_predictions(&robust, range, Interpolation::Bell);
+            let predicted = ellis_predictions(&robust, range, Interpolation::Ernest);
             predictions.extend(predicted.into_iter().map(|p| p.max(1.0)));
             job_ids.push(job[0].job_id);
         }
@@ -735,29 +737,26 @@ mod tests {
         .collect()
     }
 
-    /// The model's errors after `k` jobs, p25 to p75 spread.
-    fn spread(errors: &[Vec<f64>], k: usize) -> f64 {
-        quantile(&errors[k], 0.75).unwrap() / quantile(&errors[k], 0.25).unwrap()
-    }
-
     #[test]
     fn errors_are_measured_on_runs_the_model_was_not_fitted_on() {
-        // Ten profiling runs, one per scale-out, of alternating speed: a curve through all of
-        // them absorbs part of each run's speed, so its in-sample errors look smaller.
-        let runs: Vec<RunRecord> = [4, 36, 20, 12, 28, 8, 16, 24, 32, 6]
+        // Ten profiling runs, one per scale-out, all at speed 1 but the one at the largest
+        // scale-out, twice as slow: a curve fitted on it bends towards it, so in sample that run
+        // looks less slow than it is.
+        let runs: Vec<RunRecord> = [4, 6, 8, 12, 16, 20, 24, 28, 32, 36]
             .iter()
             .enumerate()
-            .map(|(i, &s)| run(i, s, if i % 2 == 0 { 0.8 } else { 1.25 }))
+            .map(|(i, &s)| run(i, s, if s == 36 { 2.0 } else { 1.0 }))
             .collect();
         let history: Vec<&RunRecord> = runs.iter().collect();
         let model = Model::fit(&history, range());
         let replayed: Vec<Replayed> = history.iter().map(|run| Replayed::of(run)).collect();
         let in_sample = model.calibrate(&replayed.iter().collect::<Vec<_>>(), range());
+        let largest = |errors: &[Vec<f64>]| quantile(&errors[0], 1.0).unwrap();
         assert!(
-            spread(&model.errors, 1) > 1.05 * spread(&in_sample, 1),
+            largest(&model.errors) > 1.8 && largest(&in_sample) < 0.9 * largest(&model.errors),
             "out of fold {:.3}, in sample {:.3}",
-            spread(&model.errors, 1),
-            spread(&in_sample, 1)
+            largest(&model.errors),
+            largest(&in_sample)
         );
     }
 
