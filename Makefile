@@ -11,7 +11,7 @@ TRACES_DIR ?= ../shared/traces
 FIXTURES_DIR ?= ../shared/fixtures
 export TRACES_DIR FIXTURES_DIR
 
-.PHONY: test deps lint rust-test java-api-check dist bridge proxy e2e bench bench-core bench-bridge bench-scrape bench-external evaluate demo demo-external compare fuzz clean
+.PHONY: test deps lint rust-test java-api-check dist bridge proxy e2e bench bench-core bench-bridge bench-scrape bench-external evaluate evaluate-held-out demo demo-external compare fuzz clean
 
 test: deps lint rust-test dist java-api-check e2e
 
@@ -70,6 +70,9 @@ bench-external: deps dist bridge proxy
 # Replays the traces under every policy: the tables of docs/EVALUATION.md and its figure.
 evaluate: bridge
 	python3 bench/evaluate.py
+
+evaluate-held-out: bridge
+	python3 bench/evaluate.py --held-out
 
 # Pacer meeting a runtime target on a local Spark cluster; the report's path is the last line.
 demo: deps dist bridge
