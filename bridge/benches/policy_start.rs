@@ -1,6 +1,6 @@
 //! CPU of one APPLICATION_START's plan: the policy fits its models on the application's
-//! history (for `pacer`: curves net of run speed and their 5-fold cross-validation), the one
-//! part of the bridge's work per message that grows with history.
+//! history (for `pacer`: Ernest curves on per-scale-out medians and their 5-fold
+//! cross-validation), the one part of the bridge's work per message that grows with history.
 //!
 //! Run: `cargo bench -p pacer-bridge --bench policy_start`
 
