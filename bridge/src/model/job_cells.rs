@@ -69,14 +69,15 @@ mod tests {
     use super::*;
     use crate::history::JobRecord;
 
-    fn run(id: usize, scale_outs: &[u32], speed: f64) -> RunRecord {
+    /// A run whose job j ran at `scale_outs[j]`.
+    fn run(id: usize, scale_outs: &[u32]) -> RunRecord {
         let jobs: Vec<JobRecord> = scale_outs
             .iter()
             .enumerate()
             .map(|(j, &s)| JobRecord {
                 job_id: j as i64,
                 scale_out: s,
-                duration_ms: (speed * (1_000.0 + 40_000.0 * (j + 1) as f64 / f64::from(s))) as i64,
+                duration_ms: 1_000 + 40_000 * (j as i64 + 1) / i64::from(s),
             })
             .collect();
         RunRecord {
@@ -89,6 +90,11 @@ mod tests {
         }
     }
 
+    /// Three runs of two jobs sharing some (job, scale-out) cells.
+    fn three_runs() -> [RunRecord; 3] {
+        [run(0, &[8, 16]), run(1, &[8, 8]), run(2, &[4, 16])]
+    }
+
     fn cells(cells: &JobCells) -> Vec<(i64, u32, usize)> {
         cells
             .entries()
@@ -99,11 +105,7 @@ mod tests {
 
     #[test]
     fn entries_are_grouped_by_cell_in_run_order() {
-        let runs = [
-            run(0, &[8, 16], 1.0),
-            run(1, &[8, 8], 1.5),
-            run(2, &[4, 16], 0.8),
-        ];
+        let runs = three_runs();
         let history: Vec<&RunRecord> = runs.iter().collect();
         assert_eq!(
             cells(&JobCells::of(&history)),
@@ -120,11 +122,7 @@ mod tests {
 
     #[test]
     fn a_subset_has_exactly_the_cells_of_its_runs_renumbered() {
-        let runs = [
-            run(0, &[8, 16], 1.0),
-            run(1, &[8, 8], 1.5),
-            run(2, &[4, 16], 0.8),
-        ];
+        let runs = three_runs();
         let history: Vec<&RunRecord> = runs.iter().collect();
         let subset = JobCells::of(&history).subset(|run| run != 1);
         let kept: Vec<&RunRecord> = vec![&runs[0], &runs[2]];
