@@ -122,13 +122,14 @@ def run_classes(rows, options, target_ms):
            for kind in (REACHABLE, LOST)}
     assert len(rows) == len(options), "one list of constant options per replayed run"
     for row, run in zip(rows, options):
-        kind = out[REACHABLE if reachable(run) else LOST]
+        met_by_some = reachable(run)
+        kind = out[REACHABLE if met_by_some else LOST]
         late = max(0.0, minutes_over(row, target_ms))
         kind["runs"] += 1
         kind["missed"] += not row["met"]
         kind["executor_minutes"] += row["executor_minutes"]
         kind["minutes_late"] += late
-        if reachable(run):
+        if met_by_some:
             kind["clairvoyant_executor_minutes"] += min(cost for over, cost in run if over <= 0.0)
         else:
             over, cost = min(run)
