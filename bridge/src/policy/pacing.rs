@@ -19,7 +19,8 @@
 //!   executor-minutes plus minutes late, a minute late priced at a minute of the maximum
 //!   scale-out: not the largest, unless executors added still pay for themselves.
 //!   After a job, a run short of its target at the median but within it at the lower quartile
-//!   has a fair chance and gets the fastest scale-out.
+//!   has a fair chance and gets the scale-out most likely to meet it by the model's own errors
+//!   (the smallest of equals): the fastest, unless fewer executors have the same chance.
 //! - **Actuation delay.** A scale-up helps only once the executors are up; until then the run
 //!   goes on at the current scale-out.
 //! - **Hysteresis.** Scaling down needs a stricter percentile (95th) than keeping, so a run
@@ -41,7 +42,7 @@ use crate::stats::{median_in_place, quantile, quantile_sorted};
 const PLAN_AT: f64 = 0.5;
 /// A run short of its target at the median but within it at this percentile of the errors
 /// (the lower quartile, the other side of the spread that makes scale-outs "nearly as fast")
-/// has a fair chance: it gets the fastest scale-out rather than a cheap one.
+/// has a fair chance: it gets the likeliest scale-out rather than a cheap one.
 const FAIR_CHANCE: f64 = 0.25;
 /// Scaling down needs this stricter percentile.
 const CONFIDENCE_DOWN: f64 = 0.95;
@@ -375,12 +376,18 @@ impl Model {
     /// The error percentile after `k` finished jobs (falling back to earlier points of
     /// progress when few runs got this far).
     fn margin(&self, k: usize, confidence: f64) -> f64 {
-        let k = k.min(self.errors.len().saturating_sub(1));
-        let Some(pool) = self.pools.get(k) else {
-            // No calibration at all: no margin.
+        // No calibration at all: no margin.
+        let Some(pool) = self.pool(k) else {
             return 1.0;
         };
-        let pool = pool.get_or_init(|| {
+        // No evidence of errors: no margin.
+        quantile_sorted(pool, confidence).unwrap_or(1.0).max(0.0)
+    }
+
+    /// The errors after `k` finished jobs, sorted (None without calibration).
+    fn pool(&self, k: usize) -> Option<&[f64]> {
+        let k = k.min(self.errors.len().saturating_sub(1));
+        let pool = self.pools.get(k)?.get_or_init(|| {
             let mut pool: Vec<f64> = Vec::new();
             for i in (0..=k).rev() {
                 pool.extend(&self.errors[i]);
@@ -391,8 +398,21 @@ impl Model {
             pool.sort_unstable_by(f64::total_cmp);
             pool
         });
-        // No evidence of errors: no margin.
-        quantile_sorted(pool, confidence).unwrap_or(1.0).max(0.0)
+        Some(pool)
+    }
+
+    /// The scale-out (index into `times`, the time left at each planned at the errors'
+    /// `planned_at` percentile after `k` jobs) under which the most of the model's errors meet
+    /// `budget` — under an error e the time left is e / (the planned error) of it — the smallest
+    /// of equals. Without calibration, the fastest.
+    fn likeliest(&self, times: &[f64], planned_at: f64, budget: f64, k: usize) -> usize {
+        let Some(errors) = self.pool(k).filter(|errors| !errors.is_empty()) else {
+            return fastest(times);
+        };
+        let planned_error = self.margin(k, planned_at);
+        let chance = |i: usize| errors.partition_point(|&e| e * times[i] <= planned_error * budget);
+        let best = (0..times.len()).map(chance).max().unwrap_or(0);
+        (0..times.len()).find(|&i| chance(i) >= best).unwrap_or(0)
     }
 }
 
@@ -609,7 +629,10 @@ impl PacerPlan {
             }
             None => {
                 let (best, why) = if smallest_meeting(&below_ceiling(time_left(FAIR_CHANCE)), budget).is_some() {
-                    (fastest(&planned), "a fair chance: the fastest")
+                    (
+                        model.likeliest(&planned, PLAN_AT, budget, k),
+                        "a fair chance: the likeliest to meet it",
+                    )
                 } else {
                     (
                         priced_when_late(&planned, range),
@@ -828,6 +851,26 @@ mod tests {
             .values()
             .map(|x| serial + parallel / f64::from(x))
             .collect()
+    }
+
+    #[test]
+    fn a_close_call_takes_fewer_executors_only_for_the_same_chance() {
+        let runs = history();
+        let history: Vec<&RunRecord> = runs.iter().collect();
+        let mut model = Model::fit(&history, range());
+        // Five errors around a median of 1, at every point of progress.
+        model.errors = vec![vec![1.2, 0.8, 1.0, 1.1, 0.9]];
+        model.pools = vec![OnceLock::new()];
+        let times = amdahl(100.0, 1000.0);
+        let at = |x: u32| times[range().index(x)];
+        // Met at 30 executors under the three errors up to 1.0, and at 36 (4 % faster) under
+        // no more of the five: 30, not the fastest.
+        assert_eq!(range().at(model.likeliest(&times, 0.5, at(30), 3)), 30);
+        // Met under 1.1 only at 36: the fastest buys a chance the others do not have.
+        assert_eq!(
+            range().at(model.likeliest(&times, 0.5, 1.1 * at(36), 3)),
+            36
+        );
     }
 
     #[test]
