@@ -19,8 +19,9 @@
 //!   executor-minutes plus minutes late, a minute late priced at a minute of the maximum
 //!   scale-out: not the largest, unless executors added still pay for themselves.
 //!   After a job, a run short of its target at the median but within it at the lower quartile
-//!   has a fair chance and gets the scale-out most likely to meet it by the model's own errors
-//!   (the smallest of equals): the fastest, unless fewer executors have the same chance.
+//!   has a fair chance and gets the scale-out, no slower than the current one, most likely to
+//!   meet it by the model's own errors (the smallest of equals): the fastest, unless fewer
+//!   executors have the same chance.
 //! - **Actuation delay.** A scale-up helps only once the executors are up; until then the run
 //!   goes on at the current scale-out.
 //! - **Hysteresis.** Scaling down needs a stricter percentile (95th) than keeping, so a run
@@ -95,8 +96,8 @@ struct Model {
     /// Calibration: for k finished jobs, the earlier runs' ratios of actual remaining time to
     /// speed-corrected predicted remaining time.
     errors: Vec<Vec<f64>>,
-    /// `margin`'s pool of errors for k finished jobs, sorted, made when first needed: a run
-    /// asks for the same few percentiles after every job.
+    /// `pool`'s errors for k finished jobs, sorted, made when first needed: a run asks for the
+    /// same few percentiles after every job.
     pools: Vec<OnceLock<Vec<f64>>>,
     /// Shrinkage of the observed speed towards 1: this much predicted time counts as observed
     /// at the prior speed.
@@ -400,20 +401,6 @@ impl Model {
         });
         Some(pool)
     }
-
-    /// The scale-out (index into `times`, the time left at each planned at the errors'
-    /// `planned_at` percentile after `k` jobs) under which the most of the model's errors meet
-    /// `budget` — under an error e the time left is e / (the planned error) of it — the smallest
-    /// of equals. Without calibration, the fastest.
-    fn likeliest(&self, times: &[f64], planned_at: f64, budget: f64, k: usize) -> usize {
-        let Some(errors) = self.pool(k).filter(|errors| !errors.is_empty()) else {
-            return fastest(times);
-        };
-        let planned_error = self.margin(k, planned_at);
-        let chance = |i: usize| errors.partition_point(|&e| e * times[i] <= planned_error * budget);
-        let best = (0..times.len()).map(chance).max().unwrap_or(0);
-        (0..times.len()).find(|&i| chance(i) >= best).unwrap_or(0)
-    }
 }
 
 /// The initial scale-out of an adaptive run planned with models.
@@ -461,6 +448,33 @@ fn smallest_meeting(times: &[f64], budget: f64) -> Option<usize> {
 
 fn worth_changing(from: u32, to: u32) -> bool {
     from != to && f64::from(from.abs_diff(to)) >= MIN_CHANGE * f64::from(from)
+}
+
+/// For a close call: among the scale-outs (indices into `planned`, the times left as planned)
+/// no slower than `slowest`, the one under which the most of the model's `errors` meet
+/// `budget`, the smallest of equals, and how many do; `time_under(e)` is the time left at each
+/// scale-out under error e. The fastest when no error meets it under any.
+fn likeliest(
+    planned: &[f64],
+    slowest: f64,
+    errors: &[f64],
+    budget: f64,
+    time_under: impl Fn(f64) -> Vec<f64>,
+) -> (usize, usize) {
+    let mut met = vec![0; planned.len()];
+    for &e in errors {
+        for ((count, time), &as_planned) in met.iter_mut().zip(time_under(e)).zip(planned) {
+            *count += usize::from(time <= budget && as_planned <= slowest);
+        }
+    }
+    let best = met.iter().copied().max().unwrap_or(0);
+    if best == 0 {
+        return (fastest(planned), 0);
+    }
+    (
+        met.iter().position(|&count| count == best).unwrap_or(0),
+        best,
+    )
 }
 
 /// The scale-out with the shortest time (the smallest of equals).
@@ -577,8 +591,7 @@ impl PacerPlan {
         let remaining = model.remaining_at_each(Some(ended.job_id));
         let left_at = |x: u32| remaining[range.index(x.min(ceiling))];
         let remaining_at_current = left_at(current);
-        let time_left = |confidence: f64| -> Vec<f64> {
-            let factor = speed * model.margin(k, confidence);
+        let time_left_under = |factor: f64| -> Vec<f64> {
             let at_current = factor * remaining_at_current;
             range
                 .values()
@@ -594,6 +607,7 @@ impl PacerPlan {
                 })
                 .collect()
         };
+        let time_left = |confidence: f64| time_left_under(speed * model.margin(k, confidence));
         let at = range.index(current);
         // Above the ceiling the times are the ceiling's (up to rounding): never chosen.
         let below_ceiling = |times: Vec<f64>| {
@@ -629,14 +643,21 @@ impl PacerPlan {
             }
             None => {
                 let (best, why) = if smallest_meeting(&below_ceiling(time_left(FAIR_CHANCE)), budget).is_some() {
-                    (
-                        model.likeliest(&planned, PLAN_AT, budget, k),
-                        "a fair chance: the likeliest to meet it",
-                    )
+                    let errors = model.pool(k).unwrap_or_default();
+                    // Not slower than now: that would be a scale-down on the median's evidence.
+                    let slowest = planned.get(at).copied().unwrap_or(f64::INFINITY);
+                    let (best, met) = likeliest(&planned, slowest, errors, budget, |e| {
+                        time_left_under(speed * e)
+                    });
+                    let why = format!(
+                        "a fair chance: the likeliest to meet it (under {met} of {} errors)",
+                        errors.len()
+                    );
+                    (best, Cow::Owned(why))
                 } else {
                     (
                         priced_when_late(&planned, range),
-                        "out of reach: the least executor-minutes plus minutes late",
+                        Cow::Borrowed("out of reach: the least executor-minutes plus minutes late"),
                     )
                 };
                 worth_changing(current, range.at(best)).then(|| {
@@ -823,7 +844,7 @@ mod tests {
     }
 
     #[test]
-    fn a_close_call_and_a_lost_run_on_strong_scaling_get_the_fastest_scale_out() {
+    fn a_close_call_and_a_lost_run_on_strong_scaling_get_the_largest_scale_out() {
         // Ever slower first jobs: behind, then short at the median but not at the lower
         // quartile (a close call), then out of reach.
         let decisions: Vec<Decision> = (20..80)
@@ -838,8 +859,9 @@ mod tests {
             .filter(|d| d.reason.contains("out of reach"))
             .collect();
         assert!(!close.is_empty() && !lost.is_empty(), "{decisions:?}");
-        // Strong scaling: the fastest is the largest scale-out, and for a lost run it costs no
-        // more executor-minutes than a smaller one, so it is worth its price too.
+        // Strong scaling: every executor more shortens the run (36 is 3 % faster than 35), so
+        // the largest scale-out is the likeliest to meet the target, and for a lost run it
+        // costs no more executor-minutes than a smaller one, so it is worth its price too.
         assert!(close.iter().all(|d| d.scale_out == 36), "{close:?}");
         assert!(lost.iter().all(|d| d.scale_out == 36), "{lost:?}");
     }
@@ -855,22 +877,25 @@ mod tests {
 
     #[test]
     fn a_close_call_takes_fewer_executors_only_for_the_same_chance() {
-        let runs = history();
-        let history: Vec<&RunRecord> = runs.iter().collect();
-        let mut model = Model::fit(&history, range());
-        // Five errors around a median of 1, at every point of progress.
-        model.errors = vec![vec![1.2, 0.8, 1.0, 1.1, 0.9]];
-        model.pools = vec![OnceLock::new()];
-        let times = amdahl(100.0, 1000.0);
-        let at = |x: u32| times[range().index(x)];
+        // Five errors around a median of 1; the times left are planned at the median.
+        let errors = [0.8, 0.9, 1.0, 1.1, 1.2];
+        let planned = amdahl(100.0, 1000.0);
+        let under = |e: f64| planned.iter().map(|t| t * e).collect::<Vec<f64>>();
+        let at = |x: u32| planned[range().index(x)];
+        let likeliest_at = |budget: f64, slowest: f64| {
+            let (i, met) = likeliest(&planned, slowest, &errors, budget, under);
+            (range().at(i), met)
+        };
+        let any = f64::INFINITY;
         // Met at 30 executors under the three errors up to 1.0, and at 36 (4 % faster) under
         // no more of the five: 30, not the fastest.
-        assert_eq!(range().at(model.likeliest(&times, 0.5, at(30), 3)), 30);
+        assert_eq!(likeliest_at(at(30), any), (30, 3));
+        // From 33 executors, not slower than 33.
+        assert_eq!(likeliest_at(at(30), at(33)), (33, 3));
         // Met under 1.1 only at 36: the fastest buys a chance the others do not have.
-        assert_eq!(
-            range().at(model.likeliest(&times, 0.5, 1.1 * at(36), 3)),
-            36
-        );
+        assert_eq!(likeliest_at(1.1 * at(36), any), (36, 4));
+        // Met under none: the fastest.
+        assert_eq!(likeliest_at(0.5 * at(36), any), (36, 0));
     }
 
     #[test]
