@@ -68,11 +68,14 @@ bench-external: deps dist bridge proxy
 	.venv/spark-4.0/bin/python bench/external_executors.py --version 4.0
 
 # Replays the traces under every policy: the tables of docs/EVALUATION.md and its figure.
+# LATE_MINUTE_PRICE=P: pacer replayed with `--late-minute-price P` (docs/POLICY.md).
+EVALUATE_FLAGS = $(if $(LATE_MINUTE_PRICE),--late-minute-price $(LATE_MINUTE_PRICE))
+
 evaluate: bridge
-	python3 bench/evaluate.py
+	python3 bench/evaluate.py $(EVALUATE_FLAGS)
 
 evaluate-held-out: bridge
-	python3 bench/evaluate.py --held-out
+	python3 bench/evaluate.py --held-out $(EVALUATE_FLAGS)
 
 # Pacer meeting a runtime target on a local Spark cluster; the report's path is the last line.
 demo: deps dist bridge

@@ -9,8 +9,11 @@ Usage: python3 bench/evaluate.py   (after `cargo build --release -p pacer-bridge
        python3 bench/evaluate.py --held-out   (`make evaluate-held-out`: seeds 3 and 4 of every
        synthetic family instead, never used to choose anything, and no figure: a check that a
        change measured on the seeds above generalises)
+       python3 bench/evaluate.py --late-minute-price P   (pacer priced as `pacer-bridge
+       --late-minute-price P`; no figure, which shows the default)
 """
 
+import argparse
 import json
 import math
 import os
@@ -32,13 +35,15 @@ RECORDED = [("K-Means", TRACES / "ellis-kmeans.csv", 14 * 60_000),
 PROFILES = ("strong", "amdahl", "ushape", "flat", "overhead", "drift")
 SYNTHETIC = [(profile, seed) for profile in PROFILES for seed in (1, 2)]
 HELD_OUT = [(profile, seed) for profile in PROFILES for seed in (3, 4)]
+# Flags every replay gets (`--late-minute-price`).
+REPLAY_FLAGS = []
 
 
 def replay_report(trace, target_ms, policies=POLICIES, learn=False, reference="fit", per_run=False):
     """`pacer-bridge replay`'s JSON report: "policies" (and with `per_run`, "runs")."""
     out = subprocess.run([str(BRIDGE), "replay", "--trace", str(trace), "--target-ms", str(target_ms),
                           "--policies", ",".join(policies), "--format", "json", "--reference", reference]
-                         + (["--learn"] if learn else []) + (["--per-run"] if per_run else []),
+                         + REPLAY_FLAGS + (["--learn"] if learn else []) + (["--per-run"] if per_run else []),
                          check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
@@ -319,9 +324,19 @@ def synthetic(tmp, families=None):
 def main():
     if not BRIDGE.exists():
         sys.exit("build it first: cargo build --release -p pacer-bridge")
-    held_out = sys.argv[1:] == ["--held-out"]
-    if sys.argv[1:] and not held_out:
-        sys.exit("usage: evaluate.py [--held-out]")
+    parser = argparse.ArgumentParser(description="The tables of docs/EVALUATION.md and its figure.")
+    parser.add_argument("--held-out", action="store_true", help="seeds 3 and 4 of every synthetic family")
+    parser.add_argument("--late-minute-price", metavar="P", help="pacer-bridge's --late-minute-price")
+    args = parser.parse_args()
+    held_out = args.held_out
+    if args.late_minute_price is not None:
+        try:
+            price = float(args.late_minute_price)
+        except ValueError:
+            price = math.nan
+        if not (math.isfinite(price) and price >= 0.0):
+            parser.error("--late-minute-price: expected a number ≥ 0, got '%s'" % args.late_minute_price)
+        REPLAY_FLAGS.append("--late-minute-price=%s" % args.late_minute_price)
     panels, verdicts, ratios, floors, all_classes, all_lost = [], [], [], [], {"ellis": {}, "pacer": {}}, []
     with tempfile.TemporaryDirectory() as tmp:
         print("## Every trace, reference variant and mode\n")
@@ -358,7 +373,7 @@ def main():
     print("### Where the executor-minutes and the minutes late go, over all traces\n")
     classes_table(all_classes)
     lost_frontier_line(all_classes, all_lost)
-    if held_out:
+    if held_out or REPLAY_FLAGS:
         return
     figure = REPO / "docs" / "evaluation" / "cvc_vs_cost.svg"
     svg(panels, figure)

@@ -92,6 +92,11 @@ struct ReplayArgs {
     /// profiling runs only (profiling). docs/EVALUATION.md gives each one's bias.
     #[arg(long, value_enum, default_value_t, alias = "reference-outside")]
     reference: Reference,
+    /// When the target is out of reach, what a minute late is worth to `pacer`, in minutes of
+    /// the maximum scale-out: more executors are added while each shortens the run by more
+    /// than it costs at this price (docs/POLICY.md).
+    #[arg(long, value_name = "PRICE", default_value_t)]
+    late_minute_price: policy::LateMinutePrice,
     /// Also replay an external bridge (tcp://HOST:PORT), driven as a listener drives it and
     /// reported as `bridge`. It keeps its own history (give it a fresh one): it sees the
     /// profiling runs, then learns from every replayed run, as with --learn.
@@ -116,6 +121,11 @@ struct ServeArgs {
     /// Seed of `--profiling random` (default: from the clock, logged at start).
     #[arg(long, value_name = "N")]
     profiling_seed: Option<u64>,
+    /// When the target is out of reach, what a minute late is worth to `pacer`, in minutes of
+    /// the maximum scale-out: more executors are added while each shortens the run by more
+    /// than it costs at this price (docs/POLICY.md).
+    #[arg(long, value_name = "PRICE", default_value_t)]
+    late_minute_price: policy::LateMinutePrice,
     /// Larger messages are answered with an error.
     #[arg(long, default_value_t = 1 << 20)]
     max_message_bytes: usize,
@@ -230,6 +240,7 @@ fn run(command: Command) -> Result<(), String> {
                 seed: args.seed,
                 learn: args.learn,
                 reference: args.reference,
+                late_minute_price: args.late_minute_price,
                 bridge: args.bridge,
             };
             let runs = trace::read(&args.trace)?;
@@ -250,7 +261,17 @@ fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Serve(args) => {
-            let policy = policy::by_name_with(&args.policy, args.profiling()?)?;
+            let options = policy::Options {
+                profiling: args.profiling()?,
+                late_minute_price: args.late_minute_price,
+            };
+            let policy = policy::by_name_with(&args.policy, options)?;
+            if policy.name() == "pacer" {
+                log::info!(
+                    "pacer: a minute late is worth {} minute(s) of the maximum scale-out (--late-minute-price)",
+                    args.late_minute_price
+                );
+            }
             let server = server::start(ServerConfig {
                 bind: args.bind,
                 db: args.database.db,

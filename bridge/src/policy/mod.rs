@@ -15,7 +15,7 @@ pub use exploration::{exploration_scale_out, Profiling};
 pub use fallback::{fallback, SlowerRun};
 pub use fixed::Fixed;
 pub use noop::Noop;
-pub use pacing::Pacer;
+pub use pacing::{LateMinutePrice, Pacer};
 
 use crate::history::{JobRecord, JobScaleOut, RunRecord, ScaleOutRange};
 
@@ -138,14 +138,27 @@ pub trait RunPlan: Send {
     fn finished(&mut self, _end_ms: i64) {}
 }
 
-/// Policies by their `--policy` name: `noop`, `fixed:N`, `ellis`, `ellis-abe`, `pacer`.
-pub fn by_name(name: &str) -> Result<Arc<dyn Policy>, String> {
-    by_name_with(name, Profiling::default())
+/// What a deployment sets for the policies (`serve`'s and `replay`'s flags).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// How the model policies' profiling runs choose their scale-out (`noop` and `fixed:N`
+    /// do not profile).
+    pub profiling: Profiling,
+    /// What a minute late is worth to `pacer` when the target is out of reach.
+    pub late_minute_price: LateMinutePrice,
 }
 
-/// A policy by name whose profiling runs choose their scale-out by `profiling` (the model
-/// policies; `noop` and `fixed:N` do not profile).
-pub fn by_name_with(name: &str, profiling: Profiling) -> Result<Arc<dyn Policy>, String> {
+/// Policies by their `--policy` name: `noop`, `fixed:N`, `ellis`, `ellis-abe`, `pacer`.
+pub fn by_name(name: &str) -> Result<Arc<dyn Policy>, String> {
+    by_name_with(name, Options::default())
+}
+
+/// A policy by name, set up with `options`.
+pub fn by_name_with(name: &str, options: Options) -> Result<Arc<dyn Policy>, String> {
+    let Options {
+        profiling,
+        late_minute_price,
+    } = options;
     let name = name.trim();
     if let Some(n) = name.strip_prefix("fixed:") {
         let n: u32 = n
@@ -157,7 +170,7 @@ pub fn by_name_with(name: &str, profiling: Profiling) -> Result<Arc<dyn Policy>,
         "noop" => Ok(Arc::new(Noop)),
         "ellis" => Ok(Arc::new(Ellis::published().with_profiling(profiling))),
         "ellis-abe" => Ok(Arc::new(Ellis::deployed().with_profiling(profiling))),
-        "pacer" => Ok(Arc::new(Pacer::new(profiling))),
+        "pacer" => Ok(Arc::new(Pacer::new(profiling, late_minute_price))),
         other => Err(format!(
             "unknown policy '{other}'; expected noop, fixed:N, ellis, ellis-abe or pacer"
         )),

@@ -50,10 +50,6 @@ const CONFIDENCE_DOWN: f64 = 0.95;
 /// Two predicted times closer than the spread of the model's own errors (p75 over p50), and at
 /// least this, cannot be told apart by a few jobs (the scale-up trial's noise check).
 const NEARLY_AS_FAST: f64 = 1.10;
-/// When no scale-out reaches the target, a minute late is priced at this many executor-minutes
-/// per executor of the range's maximum: the user allowed up to the maximum to meet the target,
-/// so a minute of lateness is worth what a minute of the whole allowed cluster costs.
-const LATE_MINUTE_PRICE: f64 = 1.0;
 /// Changes not forced by the target (scaling down, or moving within a lost run) must change
 /// the scale-out by at least this share: every rescaling costs executor starts and churn.
 const MIN_CHANGE: f64 = 0.15;
@@ -69,14 +65,57 @@ const TRIAL_PAID: f64 = 0.5;
 /// usual choice; with fewer than two runs per fold, on the runs it was fitted on).
 const CALIBRATION_FOLDS: usize = 5;
 
+/// When no scale-out reaches the target, what a minute late is worth: this many minutes of the
+/// range's maximum scale-out (`--late-minute-price`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LateMinutePrice(f64);
+
+impl Default for LateMinutePrice {
+    /// A minute of the whole allowed cluster: the user allowed up to the maximum to meet the
+    /// target, so a minute of lateness is worth what a minute of the maximum costs.
+    fn default() -> LateMinutePrice {
+        LateMinutePrice(1.0)
+    }
+}
+
+impl LateMinutePrice {
+    /// The price in executor-minutes per minute late, for `range`.
+    fn executor_minutes(self, range: ScaleOutRange) -> f64 {
+        self.0 * f64::from(range.max)
+    }
+}
+
+impl std::str::FromStr for LateMinutePrice {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<LateMinutePrice, String> {
+        match text.trim().parse::<f64>() {
+            Ok(price) if price.is_finite() && price >= 0.0 => Ok(LateMinutePrice(price)),
+            _ => Err(format!(
+                "expected a number ≥ 0 (minutes of the maximum scale-out per minute late), got '{text}'"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for LateMinutePrice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 #[derive(Default)]
 pub struct Pacer {
     profiling: Profiling,
+    late_minute_price: LateMinutePrice,
 }
 
 impl Pacer {
-    pub fn new(profiling: Profiling) -> Pacer {
-        Pacer { profiling }
+    pub fn new(profiling: Profiling, late_minute_price: LateMinutePrice) -> Pacer {
+        Pacer {
+            profiling,
+            late_minute_price,
+        }
     }
 }
 
@@ -128,6 +167,7 @@ struct PacerPlan {
     spec: RunSpec,
     initial: Decision,
     model: Model,
+    late_minute_price: LateMinutePrice,
     /// The scale-up being judged on the jobs after it.
     trial: Option<ScaleUpTrial>,
     /// After a scale-up that did not pay: the scale-out it started from, above which the model's
@@ -171,11 +211,12 @@ impl Policy for Pacer {
             return plan;
         }
         let model = Model::fit(&usable, run.range);
-        let initial = plan_start(run, &model);
+        let initial = plan_start(run, &model, self.late_minute_price);
         Box::new(PacerPlan {
             spec: run.clone(),
             initial,
             model,
+            late_minute_price: self.late_minute_price,
             trial: None,
             ceiling: None,
         })
@@ -404,7 +445,7 @@ impl Model {
 }
 
 /// The initial scale-out of an adaptive run planned with models.
-fn plan_start(run: &RunSpec, model: &Model) -> Decision {
+fn plan_start(run: &RunSpec, model: &Model, price: LateMinutePrice) -> Decision {
     let range = run.range;
     let margin = model.margin(0, PLAN_AT);
     let times: Vec<f64> = range
@@ -421,7 +462,7 @@ fn plan_start(run: &RunSpec, model: &Model) -> Decision {
             ),
         ),
         None => {
-            let i = priced_when_late(&times, range);
+            let i = priced_when_late(&times, range, price);
             Decision::new(
                 range.at(i),
                 format!(
@@ -488,8 +529,8 @@ fn fastest(times: &[f64]) -> usize {
 /// scale-out is late by its time left less the same budget, so that is the least
 /// (x + price) · time(x) (the smallest of equals): executors are added while each shortens the
 /// run by more than it costs at the price.
-fn priced_when_late(times: &[f64], range: ScaleOutRange) -> usize {
-    let price = LATE_MINUTE_PRICE * f64::from(range.max);
+fn priced_when_late(times: &[f64], range: ScaleOutRange, price: LateMinutePrice) -> usize {
+    let price = price.executor_minutes(range);
     let priced = |i: usize| (f64::from(range.at(i)) + price) * times[i];
     (0..times.len())
         .reduce(|best, i| if priced(i) < priced(best) { i } else { best })
@@ -656,7 +697,7 @@ impl PacerPlan {
                     (best, Cow::Owned(why))
                 } else {
                     (
-                        priced_when_late(&planned, range),
+                        priced_when_late(&planned, range, self.late_minute_price),
                         Cow::Borrowed("out of reach: the least executor-minutes plus minutes late"),
                     )
                 };
@@ -901,22 +942,38 @@ mod tests {
     #[test]
     fn a_lost_run_adds_executors_while_they_pay_for_themselves_at_the_price() {
         let range = range();
+        let priced = |times: &[f64], price: &str| {
+            range.at(priced_when_late(times, range, price.parse().unwrap()))
+        };
+        let default = LateMinutePrice::default().to_string();
         // (x + p)(s + w/x) is least at x = √(p·w/s), p = 36 (a minute of the maximum): with
         // w/s = 4, x = 12; with w/s = 16, x = 24; all parallel, the fastest; all serial, the
         // smallest.
-        assert_eq!(range.at(priced_when_late(&amdahl(100.0, 400.0), range)), 12);
-        assert_eq!(
-            range.at(priced_when_late(&amdahl(100.0, 1600.0), range)),
-            24
-        );
-        assert_eq!(range.at(priced_when_late(&amdahl(0.0, 1600.0), range)), 36);
-        assert_eq!(range.at(priced_when_late(&amdahl(100.0, 0.0), range)), 4);
+        assert_eq!(priced(&amdahl(100.0, 400.0), &default), 12);
+        assert_eq!(priced(&amdahl(100.0, 1600.0), &default), 24);
+        assert_eq!(priced(&amdahl(0.0, 1600.0), &default), 36);
+        assert_eq!(priced(&amdahl(100.0, 0.0), &default), 4);
+        // A stated price moves the choice: p = 144 gives √(144·4) = 24, p = 9 gives 6, and a
+        // free minute late the smallest scale-out.
+        assert_eq!(priced(&amdahl(100.0, 400.0), "4"), 24);
+        assert_eq!(priced(&amdahl(100.0, 400.0), "0.25"), 6);
+        assert_eq!(priced(&amdahl(100.0, 400.0), "0"), 4);
         // A curve that rises beyond its optimum: never past it.
         let ushape: Vec<f64> = range
             .values()
             .map(|x| 100.0 + 1600.0 / f64::from(x) + 5.0 * f64::from(x))
             .collect();
-        assert!(range.at(priced_when_late(&ushape, range)) <= 17);
+        assert!(priced(&ushape, &default) <= 17);
+    }
+
+    #[test]
+    fn a_late_minute_price_is_a_number_not_below_zero() {
+        assert_eq!("2.5".parse(), Ok(LateMinutePrice(2.5)));
+        for bad in ["-1", "NaN", "inf", "two", ""] {
+            let error = bad.parse::<LateMinutePrice>().unwrap_err();
+            assert!(error.contains("expected a number ≥ 0"), "{bad}: {error}");
+            assert!(error.contains(&format!("'{bad}'")), "{bad}: {error}");
+        }
     }
 
     #[test]

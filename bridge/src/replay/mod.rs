@@ -32,6 +32,8 @@ pub struct ReplayConfig {
     pub learn: bool,
     /// Which reference model carries the scale-out's effect into the simulation.
     pub reference: Reference,
+    /// `pacer`'s price of a minute late (`--late-minute-price`).
+    pub late_minute_price: policy::LateMinutePrice,
     /// An external bridge (`tcp://HOST:PORT`) replayed beside the policies, as `bridge`.
     pub bridge: Option<String>,
 }
@@ -54,6 +56,10 @@ pub fn replay(
     let history: Vec<RunRecord> = profiling.iter().map(|r| r.to_record(false, 0)).collect();
     let reference = ReferenceModels::of(config.reference, runs, config.profiling_runs);
     let mut outcomes: Outcomes = BTreeMap::new();
+    let options = policy::Options {
+        late_minute_price: config.late_minute_price,
+        ..policy::Options::default()
+    };
     for name in &config.policies {
         let results = match name.as_str() {
             "oracle" => replayed
@@ -82,7 +88,7 @@ pub fn replay(
                 config,
             ),
             other => run_policy(
-                policy::by_name(other)?.as_ref(),
+                policy::by_name_with(other, options)?.as_ref(),
                 replayed,
                 &history,
                 &reference,

@@ -28,6 +28,7 @@ fn config(policies: &[&str], delay: f64, seed: u64) -> ReplayConfig {
         seed,
         learn: false,
         reference: Reference::Fit,
+        late_minute_price: Default::default(),
     }
 }
 
