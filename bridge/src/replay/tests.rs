@@ -344,3 +344,16 @@ fn per_run_rows_add_up_to_the_policy_metrics() {
     assert_eq!(with_runs.policies, report.policies);
     assert!(report.runs.is_none());
 }
+
+#[test]
+fn a_dearer_minute_late_buys_lost_runs_more_executors() {
+    let runs = shared_trace("ellis-kmeans.csv");
+    let cost_at = |price: &str| {
+        let mut c = config(&["pacer"], 20_000.0, 7);
+        c.late_minute_price = price.parse().unwrap();
+        replay(&runs, &c).unwrap().0.policies["pacer"].executor_minutes
+    };
+    // At a free minute late a lost run is as cheap as it can be; the price reaches the policy.
+    let (free, default, dear) = (cost_at("0"), cost_at("1"), cost_at("4"));
+    assert!(free < default && default < dear, "{free} {default} {dear}");
+}
