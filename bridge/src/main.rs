@@ -92,16 +92,23 @@ struct ReplayArgs {
     /// profiling runs only (profiling). docs/EVALUATION.md gives each one's bias.
     #[arg(long, value_enum, default_value_t, alias = "reference-outside")]
     reference: Reference,
-    /// When the target is out of reach, what a minute late is worth to `pacer`, in minutes of
-    /// the maximum scale-out: more executors are added while each shortens the run by more
-    /// than it costs at this price (docs/POLICY.md).
-    #[arg(long, value_name = "PRICE", default_value_t)]
-    late_minute_price: policy::LateMinutePrice,
+    #[command(flatten)]
+    pricing: Pricing,
     /// Also replay an external bridge (tcp://HOST:PORT), driven as a listener drives it and
     /// reported as `bridge`. It keeps its own history (give it a fresh one): it sees the
     /// profiling runs, then learns from every replayed run, as with --learn.
     #[arg(long, value_name = "ENDPOINT")]
     bridge: Option<String>,
+}
+
+/// `pacer`'s settings that `serve` and `replay` share.
+#[derive(Args)]
+struct Pricing {
+    /// When the target is out of reach, what a minute late is worth to `pacer`, in minutes of
+    /// the maximum scale-out: more executors are added while each shortens the run by more
+    /// than it costs at this price (docs/POLICY.md).
+    #[arg(long, value_name = "PRICE", default_value_t)]
+    late_minute_price: policy::LateMinutePrice,
 }
 
 #[derive(Args)]
@@ -121,11 +128,8 @@ struct ServeArgs {
     /// Seed of `--profiling random` (default: from the clock, logged at start).
     #[arg(long, value_name = "N")]
     profiling_seed: Option<u64>,
-    /// When the target is out of reach, what a minute late is worth to `pacer`, in minutes of
-    /// the maximum scale-out: more executors are added while each shortens the run by more
-    /// than it costs at this price (docs/POLICY.md).
-    #[arg(long, value_name = "PRICE", default_value_t)]
-    late_minute_price: policy::LateMinutePrice,
+    #[command(flatten)]
+    pricing: Pricing,
     /// Larger messages are answered with an error.
     #[arg(long, default_value_t = 1 << 20)]
     max_message_bytes: usize,
@@ -240,7 +244,7 @@ fn run(command: Command) -> Result<(), String> {
                 seed: args.seed,
                 learn: args.learn,
                 reference: args.reference,
-                late_minute_price: args.late_minute_price,
+                late_minute_price: args.pricing.late_minute_price,
                 bridge: args.bridge,
             };
             let runs = trace::read(&args.trace)?;
@@ -263,13 +267,13 @@ fn run(command: Command) -> Result<(), String> {
         Command::Serve(args) => {
             let options = policy::Options {
                 profiling: args.profiling()?,
-                late_minute_price: args.late_minute_price,
+                late_minute_price: args.pricing.late_minute_price,
             };
             let policy = policy::by_name_with(&args.policy, options)?;
             if policy.name() == "pacer" {
                 log::info!(
                     "pacer: a minute late is worth {} minute(s) of the maximum scale-out (--late-minute-price)",
-                    args.late_minute_price
+                    args.pricing.late_minute_price
                 );
             }
             let server = server::start(ServerConfig {
