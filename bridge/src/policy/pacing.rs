@@ -942,28 +942,28 @@ mod tests {
     #[test]
     fn a_lost_run_adds_executors_while_they_pay_for_themselves_at_the_price() {
         let range = range();
-        let priced = |times: &[f64], price: &str| {
-            range.at(priced_when_late(times, range, price.parse().unwrap()))
+        let priced = |times: &[f64], price: f64| {
+            range.at(priced_when_late(times, range, LateMinutePrice(price)))
         };
-        let default = LateMinutePrice::default().to_string();
+        let default = LateMinutePrice::default().0;
         // (x + p)(s + w/x) is least at x = √(p·w/s), p = 36 (a minute of the maximum): with
         // w/s = 4, x = 12; with w/s = 16, x = 24; all parallel, the fastest; all serial, the
         // smallest.
-        assert_eq!(priced(&amdahl(100.0, 400.0), &default), 12);
-        assert_eq!(priced(&amdahl(100.0, 1600.0), &default), 24);
-        assert_eq!(priced(&amdahl(0.0, 1600.0), &default), 36);
-        assert_eq!(priced(&amdahl(100.0, 0.0), &default), 4);
+        assert_eq!(priced(&amdahl(100.0, 400.0), default), 12);
+        assert_eq!(priced(&amdahl(100.0, 1600.0), default), 24);
+        assert_eq!(priced(&amdahl(0.0, 1600.0), default), 36);
+        assert_eq!(priced(&amdahl(100.0, 0.0), default), 4);
         // A stated price moves the choice: p = 144 gives √(144·4) = 24, p = 9 gives 6, and a
         // free minute late the smallest scale-out.
-        assert_eq!(priced(&amdahl(100.0, 400.0), "4"), 24);
-        assert_eq!(priced(&amdahl(100.0, 400.0), "0.25"), 6);
-        assert_eq!(priced(&amdahl(100.0, 400.0), "0"), 4);
+        assert_eq!(priced(&amdahl(100.0, 400.0), 4.0), 24);
+        assert_eq!(priced(&amdahl(100.0, 400.0), 0.25), 6);
+        assert_eq!(priced(&amdahl(100.0, 400.0), 0.0), 4);
         // A curve that rises beyond its optimum: never past it.
         let ushape: Vec<f64> = range
             .values()
             .map(|x| 100.0 + 1600.0 / f64::from(x) + 5.0 * f64::from(x))
             .collect();
-        assert!(priced(&ushape, &default) <= 17);
+        assert!(priced(&ushape, default) <= 17);
     }
 
     #[test]
